@@ -1,0 +1,501 @@
+"""Shared machinery of the RRAE estimators.
+
+Data flows one way: ``fit`` validates and scales ``X``, trains the torch module
+through a skorch ``NeuralNet`` (encode -> truncate -> decode), then builds the
+global latent basis from the training data; ``transform`` and
+``inverse_transform`` only encode/decode and project on that stored basis.
+"""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch import NeuralNet
+
+from ._modules import ACTIVATIONS, RRAEModule
+from ._training import (
+    BatchIterator,
+    DivergenceGuard,
+    TensorDataset,
+    TrainingDivergedError,
+    count_batches,
+)
+from ._truncation import eigh_descending
+
+# Rows per chunk when encoding, decoding or scanning data outside training: keeps
+# memory bounded whatever the number of samples.
+_CHUNK_ROWS = 8192
+# Rows per forward pass at inference (see BaseRRAE._map_rows); divides _CHUNK_ROWS.
+_BLOCK_ROWS = 256
+
+# max_epochs="auto": at least this many passes over the data and this many steps.
+_AUTO_MIN_EPOCHS = 20
+_AUTO_MIN_STEPS = 1000
+
+# Keyword arguments routed to skorch, the way skorch itself names them.
+_ROUTED_PREFIXES = ("optimizer__",)
+
+
+def _resolve_device(device):
+    """Turn the ``device`` parameter into a torch device string, or raise."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The 'device' parameter must be 'auto' or a torch device such as 'cpu' or "
+            f"'cuda:0'. Got {device!r} instead."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    return str(resolved)
+
+
+def _flip_signs(basis):
+    """Deterministic signs: the largest-magnitude entry of each row is positive."""
+    largest = basis.gather(1, basis.abs().argmax(dim=1, keepdim=True))
+    return basis * torch.where(largest < 0, -1.0, 1.0).to(basis)
+
+
+def _row_chunks(n_rows, chunk=_CHUNK_ROWS):
+    for start in range(0, n_rows, chunk):
+        yield slice(start, min(start + chunk, n_rows))
+
+
+class _Scaling:
+    """Data units <-> model units: centring per feature, one global scale.
+
+    The model sees and reconstructs ``(X - mean) / scale`` with a single scalar
+    ``scale`` (the root mean feature variance), so the training MSE is the data's
+    MSE up to the constant ``scale**2``: ``score`` measures what training
+    minimised. Each feature's own spread enters only as a fixed gain on the
+    decoder's output (:meth:`output_scale`), so constant features come back
+    exactly and small features stay small.
+
+    Per-feature standardization of the encoder's input was measured and rejected:
+    it multiplies features that are almost constant in the training set (MNIST
+    border pixels) by huge gains, and a test image that lights one of them up is
+    encoded as garbage (held-out MSE 1.8 x PCA's on MNIST-20k instead of 0.55 x).
+
+    Everything is computed chunk by chunk, after a division by ``max|X|`` that
+    keeps huge values finite in float64.
+    """
+
+    def __init__(self, X):
+        n_samples, n_features = X.shape
+        magnitude = max(float(np.max(np.abs(X[s]))) for s in _row_chunks(n_samples))
+        self.magnitude = magnitude if magnitude > 0 else 1.0
+        total = np.zeros(n_features)
+        for s in _row_chunks(n_samples):
+            total += (X[s] / self.magnitude).sum(axis=0, dtype=np.float64)
+        self.mean = total / n_samples
+        sum_sq = np.zeros(n_features)
+        for s in _row_chunks(n_samples):
+            sum_sq += ((X[s] / self.magnitude - self.mean) ** 2).sum(axis=0, dtype=np.float64)
+        self.feature_std = np.sqrt(sum_sq / n_samples)
+        rms = float(np.sqrt(np.mean(self.feature_std**2)))
+        self.scale = rms if rms > 0 else 1.0
+
+    def forward(self, X):
+        """Data units to model units, as a new float32 array."""
+        out = np.empty(X.shape, dtype=np.float32)
+        for s in _row_chunks(X.shape[0]):
+            out[s] = (X[s] / self.magnitude - self.mean) / self.scale
+        return out
+
+    def inverse(self, Z, dtype):
+        """Model units back to data units, in ``dtype``."""
+        out = (Z.astype(np.float64) * self.scale + self.mean) * self.magnitude
+        return out.astype(dtype, copy=False)
+
+    def output_scale(self):
+        """Each feature's spread in model units: the decoder's fixed output gain."""
+        return self.feature_std / self.scale
+
+    @property
+    def data_scale(self):
+        """``scale`` in data units: model-unit errors times this are data-unit errors."""
+        return self.scale * self.magnitude
+
+
+class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of the RRAE transformers. Not meant to be used directly."""
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "decoder_hidden_layer_sizes": ["array-like", None],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [type],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        latent_dim=128,
+        hidden_layer_sizes=(256, 256),
+        decoder_hidden_layer_sizes=None,
+        activation="silu",
+        max_epochs="auto",
+        batch_size=256,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.n_components = n_components
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.decoder_hidden_layer_sizes = decoder_hidden_layer_sizes
+        self.activation = activation
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self._extra_params = kwargs
+
+    # -- parameters routed to skorch (``optimizer__weight_decay=...``) ---------------
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params)
+        return params
+
+    def set_params(self, **params):
+        extra = {
+            key: params.pop(key)
+            for key in list(params)
+            if key.startswith(_ROUTED_PREFIXES) or key in self._extra_params
+        }
+        self._extra_params = {**self._extra_params, **extra}
+        return super().set_params(**params)
+
+    def _check_extra_params(self):
+        for key in self._extra_params:
+            if not key.startswith(_ROUTED_PREFIXES):
+                raise TypeError(
+                    f"{type(self).__name__} got an unexpected parameter {key!r}. Extra "
+                    f"keyword parameters must start with one of {_ROUTED_PREFIXES}."
+                )
+
+    # -- validation -------------------------------------------------------------
+
+    def _check_params(self, n_samples, n_features):
+        """Rules that involve several parameters or the data, after ``_validate_params``."""
+        for name in ("hidden_layer_sizes", "decoder_hidden_layer_sizes"):
+            sizes = getattr(self, name)
+            if sizes is None:
+                continue
+            sizes = tuple(np.atleast_1d(np.asarray(sizes, dtype=object)).ravel())
+            if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+                raise ValueError(f"'{name}' must be a tuple of positive ints. Got {getattr(self, name)!r}.")
+        if not issubclass(self.optimizer, torch.optim.Optimizer):
+            raise TypeError(
+                f"'optimizer' must be a torch.optim.Optimizer subclass such as torch.optim.Adam. "
+                f"Got {self.optimizer!r}."
+            )
+        k = self.n_components
+        if k is not None:
+            if k > self.latent_dim:
+                raise ValueError(f"n_components={k} must be <= latent_dim={self.latent_dim}.")
+            if k > min(n_samples, n_features):
+                raise ValueError(
+                    f"n_components={k} must be <= min(n_samples, n_features)="
+                    f"{min(n_samples, n_features)} (n_samples={n_samples}, n_features={n_features})."
+                )
+            if self.batch_size <= k and n_samples > self.batch_size:
+                raise ValueError(
+                    f"batch_size={self.batch_size} must be larger than n_components={k}: a batch "
+                    f"latent cannot have a rank above its number of rows."
+                )
+
+    def _validate_input(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            accept_sparse=False,
+            ensure_all_finite=True,
+        )
+
+    # -- fit --------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` and build the global latent basis.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. It is not modified.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._validate_params()
+        self._check_extra_params()
+        X = self._validate_input(X, reset=True)
+        n_samples, n_features = X.shape
+        self._check_params(n_samples, n_features)
+        device = _resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+        self._scaling = _Scaling(X)
+        Xt = torch.from_numpy(self._scaling.forward(X)).to(device)
+        fork_devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
+            net = self._build_net(n_features, n_samples, device, seed)
+            net.initialize()
+            net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
+            try:
+                net.partial_fit(TensorDataset(Xt))
+            except torch.linalg.LinAlgError as exc:
+                raise TrainingDivergedError(
+                    f"Training diverged: the batch latent is no longer finite. Lower the "
+                    f"learning rate `lr` (currently {self.lr})."
+                ) from exc
+        self.net_ = net
+        self.n_iter_ = len(net.history)
+        with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
+            to_data_units = np.float64(self._scaling.data_scale) ** 2
+            self.loss_curve_ = [float(loss * to_data_units) for loss in net.history[:, "train_loss"]]
+        self._fit_basis(Xt)
+        return self
+
+    def _resolve_epochs(self, n_batches):
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        return max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
+
+    def _build_net(self, n_features, n_samples, device, seed):
+        k = self.n_components
+        batch_size = min(self.batch_size, n_samples)
+        min_batch_size = (k or 0) + 1
+        callbacks = [("divergence_guard", DivergenceGuard())]
+        callbacks += list(self.callbacks or [])
+        return NeuralNet(
+            module=RRAEModule,
+            module__n_features=n_features,
+            module__latent_dim=self.latent_dim,
+            module__n_components=k,
+            module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            module__decoder_hidden_layer_sizes=(
+                None if self.decoder_hidden_layer_sizes is None else tuple(self.decoder_hidden_layer_sizes)
+            ),
+            module__activation=self.activation,
+            criterion=torch.nn.MSELoss,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self._resolve_epochs(count_batches(n_samples, batch_size, min_batch_size)),
+            batch_size=batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_train__min_batch_size=min_batch_size,
+            iterator_valid=BatchIterator,
+            train_split=None,
+            callbacks=callbacks,
+            device=device,
+            verbose=self.verbose,
+            # skorch formats its epoch table even when it prints nothing.
+            **({} if self.verbose else {"callbacks__print_log": None}),
+            **self._extra_params,
+        )
+
+    def _fit_basis(self, Xt):
+        """Global latent basis: top right singular vectors of the encoded training set.
+
+        This is the paper's first recipe (v1), computed from the L x L Gram matrix
+        accumulated chunk by chunk in float64. ``benchmarks/basis_recipes.py``
+        compares it with the authors' later recipe (stacked per-batch bases) and
+        with a decoder fine-tuning on top: both recipes find the same subspace
+        (0.2 degrees apart) and the same held-out error, and the fine-tuning helps
+        MNIST by 5 % but multiplies the shifted-sine error by 7, so neither is used.
+        """
+        module = self.net_.module_
+        gram = torch.zeros(self.latent_dim, self.latent_dim, dtype=torch.float64, device=Xt.device)
+        module.eval()
+        with torch.no_grad():
+            for s in _row_chunks(Xt.shape[0]):
+                Z = module.encode(Xt[s]).to(torch.float64)
+                gram += Z.mT @ Z
+        evals, evecs = eigh_descending(gram)
+        k = self.latent_dim if self.n_components is None else self.n_components
+        basis = _flip_signs(evecs[:, :k].mT)
+        module.set_basis(basis.to(torch.float32))
+        self.n_components_ = k
+        self.components_ = basis.cpu().numpy()
+        self.singular_values_ = evals[:k].sqrt().cpu().numpy()
+
+    # -- inference ----------------------------------------------------------------
+
+    @property
+    def module_(self):
+        """The trained torch module (``RRAEModule``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def _module_device(self):
+        return self.net_.module_.basis.device
+
+    def _map_rows(self, fn, X, n_out):
+        """Apply ``fn`` (float32 tensor -> float32 tensor) to ``X`` block by block.
+
+        Every call of ``fn`` gets exactly ``_BLOCK_ROWS`` rows (the last block is
+        zero-padded): BLAS picks its kernel by the number of rows, and a fixed count
+        makes each row's result independent of the others bit for bit, not only
+        up to float32 rounding.
+        """
+        module = self.net_.module_
+        module.eval()
+        out = np.empty((X.shape[0], n_out), dtype=np.float32)
+        device = self._module_device()
+        with torch.no_grad():
+            for s in _row_chunks(X.shape[0]):
+                chunk = torch.from_numpy(np.ascontiguousarray(X[s], dtype=np.float32)).to(device)
+                n_rows = chunk.shape[0]
+                pad = -n_rows % _BLOCK_ROWS
+                if pad:
+                    chunk = torch.cat([chunk, chunk.new_zeros(pad, chunk.shape[1])])
+                result = torch.cat([fn(block) for block in chunk.split(_BLOCK_ROWS)])
+                out[s] = result[:n_rows].cpu().numpy()
+        return out
+
+    def _codes(self, X):
+        """Validated ``X`` (data units) to codes, float32."""
+        return self._map_rows(self.net_.module_.to_codes, self._scaling.forward(X), self.n_components_)
+
+    def _decode_codes(self, codes, dtype):
+        Z = self._map_rows(self.net_.module_.from_codes, codes, self.n_features_in_)
+        return self._scaling.inverse(Z, dtype)
+
+    def transform(self, X):
+        """Coefficients of each sample on the global latent basis.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode. Each row is encoded on its own: its code does not
+            depend on the other rows.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            ``encoder(X) @ components_.T``, in the dtype of ``X`` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._codes(X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode coefficients back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Coefficients, for instance the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            ``decoder(X @ components_)`` in data units, in the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but inverse_transform expects "
+                f"n_components_={self.n_components_} coefficients per row."
+            )
+        return self._decode_codes(X, X.dtype)
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((X - inverse_transform(transform(X)))**2, axis=1)``; higher is better.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        X_hat = self._decode_codes(self._codes(X), np.float64)
+        return -np.mean((X.astype(np.float64) - X_hat) ** 2, axis=1)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error over ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # -- scikit-learn and pickling --------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __getstate__(self):
+        # A copy: on Python >= 3.11 the base returns the instance's own __dict__.
+        state = dict(super().__getstate__())
+        net = state.get("net_")
+        if net is not None and torch.device(net.device).type != "cpu":
+            # Pickle a view of the net that declares the CPU as its device: skorch then
+            # maps every tensor to the CPU on load, so the pickle opens on any machine.
+            cpu_view = object.__new__(type(net))
+            cpu_view.__dict__.update(net.__dict__)
+            cpu_view.__dict__["device"] = "cpu"
+            state["net_"] = cpu_view
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if net is not None and self.device == "auto" and torch.cuda.is_available():
+            net.module_.to("cuda")
+            net.device = "cuda"
