@@ -335,3 +335,15 @@ def test_absurd_learning_rate_raises_a_clear_error(X_small, lr):
     with pytest.raises(ValueError, match=r"Training diverged.*Lower the learning rate `lr`"):
         est.fit(X_small)
     assert not hasattr(est, "components_")
+
+
+def test_raw_mnist_pixels_beat_pca(shared_data):
+    # Unscaled uint8 pixels with constant border columns, default settings but a
+    # short budget: the held-out error must still be well below PCA's.
+    data = np.load(shared_data / "mnist.npz")
+    X = data["x_train"][:3000].reshape(3000, -1)
+    X_test = data["x_test"][:1000].reshape(1000, -1)
+    pca = PCA(n_components=10).fit(X)
+    pca_mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
+    est = RRAETransformer(n_components=10, max_epochs=15, random_state=0).fit(X)
+    assert -est.score(X_test) < 0.85 * pca_mse
