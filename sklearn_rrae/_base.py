@@ -25,7 +25,7 @@ from ._training import (
     TrainingDivergedError,
     count_batches,
 )
-from ._truncation import eigh_descending
+from ._truncation import top_eigenpairs
 
 # Rows per chunk when encoding, decoding or scanning data outside training: keeps
 # memory bounded whatever the number of samples.
@@ -334,27 +334,50 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _fit_basis(self, Xt):
         """Global latent basis: top right singular vectors of the encoded training set.
 
-        This is the paper's first recipe (v1), computed from the L x L Gram matrix
-        accumulated chunk by chunk in float64. ``benchmarks/basis_recipes.py``
+        This is the paper's first recipe (v1). ``benchmarks/basis_recipes.py``
         compares it with the authors' later recipe (stacked per-batch bases) and
         with a decoder fine-tuning on top: both recipes find the same subspace
         (0.2 degrees apart) and the same held-out error, and the fine-tuning helps
         MNIST by 5 % but multiplies the shifted-sine error by 7, so neither is used.
+
+        The SVD goes through the smaller Gram matrix, in float64: N x N when there
+        are fewer samples N than latent dimensions L (the encoded set is then
+        small), else L x L accumulated chunk by chunk; only its top ``k``
+        eigenpairs are computed. Without truncation (``n_components=None``) the
+        code is the latent itself: the basis is the identity and only the
+        singular values are computed.
         """
         module = self.net_.module_
-        gram = torch.zeros(self.latent_dim, self.latent_dim, dtype=torch.float64, device=Xt.device)
+        n_samples, L = Xt.shape[0], self.latent_dim
         module.eval()
         with torch.no_grad():
-            for s in _row_chunks(Xt.shape[0]):
-                Z = module.encode(Xt[s]).to(torch.float64)
-                gram += Z.mT @ Z
-        evals, evecs = eigh_descending(gram)
-        k = self.latent_dim if self.n_components is None else self.n_components
-        basis = _flip_signs(evecs[:, :k].mT)
+            if n_samples < L:
+                Z = torch.cat([module.encode(Xt[s]) for s in _row_chunks(n_samples)]).double()
+                gram = Z @ Z.mT
+            else:
+                gram = torch.zeros(L, L, dtype=torch.float64, device=Xt.device)
+                for s in _row_chunks(n_samples):
+                    Z = module.encode(Xt[s]).double()
+                    gram += Z.mT @ Z
+        if self.n_components is None:
+            evals = torch.linalg.eigvalsh(gram).flip(-1).clamp_min(0)
+            self.n_components_ = L
+            self.singular_values_ = np.zeros(L)
+            self.singular_values_[: len(evals)] = evals[:L].sqrt().cpu().numpy()
+            self.components_ = np.eye(L)
+            return
+        k = self.n_components
+        evals, vecs = top_eigenpairs(gram, k)
+        if n_samples < L:
+            # Right singular vectors from the left ones; QR only guards against
+            # vanishing singular values (a latent of rank below k).
+            vecs = Z.mT @ (vecs / evals.sqrt().clamp_min(torch.finfo(Z.dtype).tiny))
+            vecs = torch.linalg.qr(vecs).Q
+        basis = _flip_signs(vecs.mT)
         module.set_basis(basis.to(torch.float32))
         self.n_components_ = k
+        self.singular_values_ = evals.sqrt().cpu().numpy()
         self.components_ = basis.cpu().numpy()
-        self.singular_values_ = evals[:k].sqrt().cpu().numpy()
 
     # -- inference ----------------------------------------------------------------
 

@@ -84,9 +84,9 @@ class RRAEModule(nn.Module):
 
     def project(self, Z):
         """Rank-limit a batch latent: batch SVD in training, global basis otherwise."""
+        if self.n_components is None:
+            return Z
         if self.training or self.basis.shape[0] == 0:
-            if self.n_components is None:
-                return Z
             return rank_truncate(Z, self.n_components)
         return (Z @ self.basis.mT) @ self.basis
 
@@ -94,12 +94,16 @@ class RRAEModule(nn.Module):
         return self.decoder(Z) * self.output_scale
 
     def to_codes(self, X):
-        """Coefficients of each row on the global basis (what ``transform`` returns)."""
-        return self.encode(X) @ self.basis.mT
+        """Coefficients of each row on the global basis (what ``transform`` returns).
+
+        Without truncation the code is the latent itself.
+        """
+        Z = self.encode(X)
+        return Z if self.n_components is None else Z @ self.basis.mT
 
     def from_codes(self, C):
         """Decode coefficients on the global basis (what ``inverse_transform`` does)."""
-        return self.decode(C @ self.basis)
+        return self.decode(C if self.n_components is None else C @ self.basis)
 
     def forward(self, X):
         return self.decode(self.project(self.encode(X)))

@@ -87,12 +87,14 @@ class RRAETransformer(BaseRRAE):
 
     components_ : ndarray of shape (n_components_, latent_dim)
         Global latent basis (orthonormal rows): the top right singular vectors
-        of the encoded training set. The largest-magnitude entry of each row
-        is positive.
+        of the encoded training set, the largest-magnitude entry of each row
+        positive. With ``n_components=None``, the identity: the code is the
+        latent itself.
 
     singular_values_ : ndarray of shape (n_components_,)
-        Singular values of the encoded training set along ``components_``
-        (the norms of the columns of ``transform(X_train)``), decreasing.
+        The ``n_components_`` largest singular values of the encoded training
+        set, decreasing (zero beyond its rank). With ``n_components`` set, they
+        are the norms of the columns of ``transform(X_train)``.
 
     n_iter_ : int
         Number of epochs run.

@@ -44,6 +44,26 @@ def test_singular_values_are_the_norms_of_the_training_codes(fitted, X_small):
     np.testing.assert_allclose(np.linalg.norm(codes, axis=0), fitted.singular_values_, rtol=1e-4)
 
 
+@pytest.mark.parametrize("n_samples", [12, 60], ids=["fewer-samples-than-latent", "more"])
+@pytest.mark.parametrize("k", [2, None])
+def test_basis_is_the_svd_of_the_encoded_training_set(X_small, n_samples, k):
+    X = X_small[:n_samples]
+    est = RRAETransformer(n_components=k, random_state=0, **FAST).fit(X)
+    est.module_.eval()
+    with torch.no_grad():
+        latent = est.module_.encode(torch.as_tensor(est._scaling.forward(X))).double().numpy()
+    _, s, Vt = np.linalg.svd(latent)
+    n_values = est.n_components_
+    expected_s = np.zeros(n_values)
+    expected_s[: min(n_values, len(s))] = s[:n_values]
+    np.testing.assert_allclose(est.singular_values_, expected_s, rtol=1e-6, atol=1e-6 * s[0])
+    if k is None:
+        np.testing.assert_array_equal(est.components_, np.eye(FAST["latent_dim"]))
+    else:
+        # Same vectors up to sign.
+        np.testing.assert_allclose(np.abs(est.components_ @ Vt[:k].T), np.eye(k), atol=1e-5)
+
+
 def test_sign_convention_is_deterministic(fitted):
     largest = fitted.components_[np.arange(3), np.abs(fitted.components_).argmax(axis=1)]
     assert np.all(largest > 0)

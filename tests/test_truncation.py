@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sklearn_rrae._truncation import rank_truncate, rank_truncate_svd
+from sklearn_rrae._truncation import eigh_descending, rank_truncate, rank_truncate_svd, top_eigenpairs
 
 SHAPES = [(6, 9, 2), (9, 6, 2), (5, 5, 1), (7, 3, 2), (4, 10, 3), (12, 12, 11)]
 
@@ -79,3 +79,55 @@ def test_gradient_exact_on_low_rank_input():
 def test_no_op_when_rank_exceeds_shape():
     Y = _random((3, 5))
     assert rank_truncate(Y, 3) is Y
+
+
+@pytest.mark.parametrize("decay", [0.3, 0.9, 0.999], ids=["fast", "slow", "fallback"])
+@pytest.mark.parametrize("k", [1, 4])
+def test_top_eigenpairs_matches_eigh(decay, k):
+    m = 200
+    Q = torch.linalg.qr(_random((m, m))).Q
+    lam = 50.0 * decay ** torch.arange(m, dtype=torch.float64)
+    M = (Q * lam) @ Q.mT
+    evals, vecs = top_eigenpairs(M, k)
+    torch.testing.assert_close(evals, lam[:k], rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(vecs.mT @ vecs, torch.eye(k, dtype=torch.float64))
+    # Same vectors as the true ones, up to sign.
+    torch.testing.assert_close((vecs.mT @ Q[:, :k]).abs(), torch.eye(k, dtype=torch.float64), atol=1e-7, rtol=0)
+
+
+def test_top_eigenpairs_on_low_rank_and_repeated_spectra():
+    low_rank = _random((100, 2)) @ _random((2, 100), seed=1)
+    M = low_rank @ low_rank.mT  # rank 2, asked for 3
+    evals, vecs = top_eigenpairs(M, 3)
+    torch.testing.assert_close(evals, eigh_descending(M)[0][:3], rtol=1e-8, atol=1e-8)
+    torch.testing.assert_close(vecs.mT @ vecs, torch.eye(3, dtype=torch.float64))
+    M = torch.diag(torch.tensor([5.0, 5.0, 5.0] + [0.1] * 97, dtype=torch.float64))
+    evals, vecs = top_eigenpairs(M, 2)
+    torch.testing.assert_close(evals, torch.tensor([5.0, 5.0], dtype=torch.float64))
+    torch.testing.assert_close(torch.linalg.norm(M @ vecs - vecs * evals), torch.tensor(0.0, dtype=torch.float64))
+
+
+def _with_spectrum(rows, cols, singular_values, seed=0):
+    U = torch.linalg.qr(_random((rows, rows), seed)).Q[:, : len(singular_values)]
+    V = torch.linalg.qr(_random((cols, cols), seed + 1)).Q[:, : len(singular_values)]
+    return (U * torch.tensor(singular_values, dtype=torch.float64)) @ V.mT
+
+
+@pytest.mark.parametrize("rows, cols", [(8, 11), (11, 8)])
+def test_exact_gradient_on_degenerate_discarded_spectrum(rows, cols):
+    # Repeated and zero singular values among the discarded ones, positive gap at k:
+    # the truncation is differentiable there; values and gradients agree with finite
+    # differences and with the SVD reference.
+    Y = _with_spectrum(rows, cols, [3.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.0]).requires_grad_()
+    assert torch.autograd.gradcheck(lambda y: rank_truncate(y, 2), (Y,))
+    torch.testing.assert_close(rank_truncate(Y, 2), rank_truncate_svd(Y, 2))
+    G = _random((rows, cols), seed=7)
+    (g_fast,) = torch.autograd.grad(rank_truncate(Y, 2), Y, G)
+    (g_ref,) = torch.autograd.grad(rank_truncate_svd(Y, 2), Y, G)
+    torch.testing.assert_close(g_fast, g_ref)
+
+
+def test_gradient_on_repeated_kept_values():
+    # Repeated values among the kept ones do not matter either.
+    Y = _with_spectrum(9, 7, [2.0, 2.0, 2.0, 1.0, 0.3]).requires_grad_()
+    assert torch.autograd.gradcheck(lambda y: rank_truncate(y, 3), (Y,))
