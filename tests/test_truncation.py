@@ -105,7 +105,7 @@ def test_top_eigenpairs_on_low_rank_and_repeated_spectra():
     M = torch.diag(torch.tensor([5.0, 5.0, 5.0] + [0.1] * 97, dtype=torch.float64))
     evals, vecs = top_eigenpairs(M, 2)
     torch.testing.assert_close(evals, torch.tensor([5.0, 5.0], dtype=torch.float64))
-    assert torch.linalg.norm(M @ vecs - vecs * evals) < 1e-12
+    assert torch.linalg.norm(M @ vecs - vecs * evals) < 1e-9  # the solver tolerance, 1e-10 * theta_1
 
 
 def _with_spectrum(rows, cols, singular_values, seed=0):
