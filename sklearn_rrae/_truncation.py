@@ -96,58 +96,57 @@ def _inverse_gaps(kept, discarded):
     return gap / torch.addcmul(eps2, gap, gap)
 
 
+def _product(A_t, B, rows):
+    """``A_t^T B`` (m x n) if ``rows``, else its transpose (n x m), contiguous either way."""
+    return A_t.mT @ B if rows else B.mT @ A_t
+
+
 class _RankTruncate(torch.autograd.Function):
     """``Y`` projected on the top-k eigenvectors of its smaller Gram matrix.
 
-    For B <= L ("rows": Gram ``N = Y Y^T``, B x B) write ``W_K`` (B x k) for the
-    kept eigenvectors, ``W_D`` for the others and ``T = W_K^T Y`` (k x L). The
-    backward of the module docstring is then, without any B x B product with ``Y``::
+    With ``Yr = Y`` if B <= L, else ``Y^T`` (m x n, m <= n), the Gram matrix is
+    ``Yr Yr^T`` (m x m); write ``W_K`` (m x k) for its kept eigenvectors, ``W_D``
+    for the others and ``T = W_K^T Yr`` (k x n). The backward of the module
+    docstring is then, with no m x m product involving ``Yr``::
 
-        U = (W_K^T G) Y^T + T G^T                      (k x B)
-        E^T = ((U W_D) * inverse_gaps) W_D^T           (k x B)
-        grad = W_K (W_K^T G + E^T Y) + E T
+        KG = W_K^T Gr                                  (k x n)
+        U = KG Yr^T + T Gr^T                           (k x m)
+        E^T = ((U W_D) * inverse_gaps) W_D^T           (k x m)
+        grad_r = W_K (KG + E^T Yr) + E T
 
-    For B > L the same formula is applied to ``Y^T`` (Gram ``Y^T Y``, L x L),
-    written so that every product comes out in the B x L layout. The cost is
-    O(k B L) plus the eigendecomposition of a min(B, L) square matrix; sums of
-    products are fused (``addmm_``) because at these sizes the number of kernel
-    calls and copies, not the arithmetic, is what costs. Eigenpairs stay in ``eigh``'s
-    increasing order: the order within the kept and within the discarded modes
-    does not matter.
+    The cost is O(k B L) plus the eigendecomposition of a min(B, L) square
+    matrix. At these sizes the number of kernel calls and copies, not the
+    arithmetic, is what costs: sums of products are fused in place
+    (``addmm_``), the small factors are kept k x m, and the results are formed
+    directly in Y's layout. Eigenpairs stay in ``eigh``'s increasing order: the
+    order within the kept and within the discarded modes does not matter.
     """
 
     @staticmethod
     def forward(ctx, Y, k):
         rows = Y.shape[0] <= Y.shape[1]
-        evals, vecs = torch.linalg.eigh(Y @ Y.mT if rows else Y.mT @ Y)
+        Yr = Y if rows else Y.mT
+        evals, vecs = torch.linalg.eigh(Yr @ Yr.mT)
         m = vecs.shape[0]
-        W_Kt = vecs[:, m - k :].mT.contiguous()  # k x m: the fast layout for BLAS here
-        if rows:
-            coef = W_Kt @ Y  # k x L
-            out = W_Kt.mT @ coef
-        else:
-            coef = Y @ W_Kt.mT  # B x k
-            out = coef @ W_Kt
+        W_Kt = vecs[:, m - k :].mT.contiguous()
+        coef = W_Kt @ Yr
         ctx.rows = rows
         ctx.save_for_backward(Y, evals, vecs, W_Kt, coef)
-        return out
+        return _product(W_Kt, coef, rows)
 
     @staticmethod
     def backward(ctx, G):
         Y, evals, vecs, W_Kt, coef = ctx.saved_tensors
+        rows = ctx.rows
+        Yr, Gr = (Y, G) if rows else (Y.mT, G.mT)
         m, k = vecs.shape[0], W_Kt.shape[0]
         W_D = vecs[:, : m - k]
-        inverse_gaps = _inverse_gaps(evals[m - k :], evals[: m - k])
-        # In-place addmm_ on fresh products: out-of-place addmm would copy its input.
-        if ctx.rows:
-            KG = W_Kt @ G  # k x L
-            U = (KG @ Y.mT).addmm_(coef, G.mT)  # k x B
-            E_t = ((U @ W_D) * inverse_gaps) @ W_D.mT  # k x B
-            return (W_Kt.mT @ KG.addmm_(E_t, Y)).addmm_(E_t.mT, coef), None
-        GK = G @ W_Kt.mT  # B x k
-        U_t = (GK.mT @ Y).addmm_(coef.mT, G)  # k x L
-        E_t = ((U_t @ W_D) * inverse_gaps) @ W_D.mT  # k x L
-        return (GK.addmm_(Y, E_t.mT) @ W_Kt).addmm_(coef, E_t), None
+        KG = W_Kt @ Gr
+        U = (KG @ Yr.mT).addmm_(coef, Gr.mT)
+        E_t = ((U @ W_D) * _inverse_gaps(evals[m - k :], evals[: m - k])) @ W_D.mT
+        KG.addmm_(E_t, Yr)
+        grad = _product(W_Kt, KG, rows)
+        return (grad.addmm_(E_t.mT, coef) if rows else grad.addmm_(coef.mT, E_t)), None
 
 
 def rank_truncate(Y, k):
