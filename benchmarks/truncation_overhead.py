@@ -87,6 +87,7 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive SVD baseline")
+    parser.add_argument("--show-ratios", action="store_true", help="print every repetition's ratio")
     parser.add_argument(
         "--shapes", nargs="+", default=[s[0] for s in SHAPES], help="names of the shapes to run"
     )
@@ -132,6 +133,9 @@ def main():
         )
         if failure:
             print(f"  (naive SVD: {failure})")
+        if args.show_ratios:
+            per_repeat = (a / b for a, b in zip(times["rrae"], times["plain"], strict=True))
+            print("  per-repetition RRAE / plain:", " ".join(f"{r:.3f}" for r in per_repeat))
 
 
 if __name__ == "__main__":
