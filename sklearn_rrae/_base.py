@@ -130,7 +130,6 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     """Base class of the RRAE transformers. Not meant to be used directly."""
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "decoder_hidden_layer_sizes": ["array-like", None],
@@ -147,7 +146,6 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def __init__(
         self,
-        n_components=None,
         *,
         latent_dim=128,
         hidden_layer_sizes=(256, 256),
@@ -163,7 +161,6 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         callbacks=None,
         **kwargs,
     ):
-        self.n_components = n_components
         self.latent_dim = latent_dim
         self.hidden_layer_sizes = hidden_layer_sizes
         self.decoder_hidden_layer_sizes = decoder_hidden_layer_sizes
@@ -218,20 +215,40 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"'optimizer' must be a torch.optim.Optimizer subclass such as torch.optim.Adam. "
                 f"Got {self.optimizer!r}."
             )
-        k = self.n_components
-        if k is not None:
-            if k > self.latent_dim:
-                raise ValueError(f"n_components={k} must be <= latent_dim={self.latent_dim}.")
-            if k > min(n_samples, n_features):
-                raise ValueError(
-                    f"n_components={k} must be <= min(n_samples, n_features)="
-                    f"{min(n_samples, n_features)} (n_samples={n_samples}, n_features={n_features})."
-                )
-            if self.batch_size <= k and n_samples > self.batch_size:
-                raise ValueError(
-                    f"batch_size={self.batch_size} must be larger than n_components={k}: a batch "
-                    f"latent cannot have a rank above its number of rows."
-                )
+
+    def _check_rank(self, k, name, n_samples, n_features):
+        """``k`` (the value of parameter ``name``) is a rank the model and data allow."""
+        if k > self.latent_dim:
+            raise ValueError(f"{name}={k} must be <= latent_dim={self.latent_dim}.")
+        if k > min(n_samples, n_features):
+            raise ValueError(
+                f"{name}={k} must be <= min(n_samples, n_features)="
+                f"{min(n_samples, n_features)} (n_samples={n_samples}, n_features={n_features})."
+            )
+        if self.batch_size <= k and n_samples > self.batch_size:
+            raise ValueError(
+                f"batch_size={self.batch_size} must be larger than {name}={k}: a batch "
+                f"latent cannot have a rank above its number of rows."
+            )
+
+    # -- hooks for the estimators ------------------------------------------------------
+
+    def _start_rank(self, n_samples, n_features):
+        """Rank of the batch truncation when training starts (None: no truncation)."""
+        raise NotImplementedError
+
+    def _n_epochs(self, n_batches):
+        """``max_epochs`` resolved; "auto" gives at least 20 epochs and 1000 steps."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        return max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
+
+    def _schedule_callbacks(self, rank, n_batches, n_epochs):
+        """Callbacks the estimator itself adds to the training loop."""
+        return []
+
+    def _after_training(self, net):
+        """Record estimator-specific fitted state from the trained net."""
 
     def _validate_input(self, X, reset):
         return validate_data(
@@ -265,6 +282,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._validate_input(X, reset=True)
         n_samples, n_features = X.shape
         self._check_params(n_samples, n_features)
+        rank = self._start_rank(n_samples, n_features)
         device = _resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
@@ -273,7 +291,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         fork_devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            net = self._build_net(n_features, n_samples, device, seed)
+            net = self._build_net(n_features, n_samples, rank, device, seed)
             net.initialize()
             net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
             try:
@@ -284,6 +302,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     f"learning rate `lr` (currently {self.lr})."
                 ) from exc
         self.net_ = net
+        self._after_training(net)
         self.n_iter_ = len(net.history)
         with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
             to_data_units = np.float64(self._scaling.data_scale) ** 2
@@ -291,22 +310,19 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._fit_basis(Xt)
         return self
 
-    def _resolve_epochs(self, n_batches):
-        if self.max_epochs != "auto":
-            return self.max_epochs
-        return max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
-
-    def _build_net(self, n_features, n_samples, device, seed):
-        k = self.n_components
+    def _build_net(self, n_features, n_samples, rank, device, seed):
         batch_size = min(self.batch_size, n_samples)
-        min_batch_size = (k or 0) + 1
+        min_batch_size = (rank or 0) + 1
+        n_batches = count_batches(n_samples, batch_size, min_batch_size)
+        n_epochs = self._n_epochs(n_batches)
         callbacks = [("divergence_guard", DivergenceGuard())]
+        callbacks += self._schedule_callbacks(rank, n_batches, n_epochs)
         callbacks += list(self.callbacks or [])
         return NeuralNet(
             module=RRAEModule,
             module__n_features=n_features,
             module__latent_dim=self.latent_dim,
-            module__n_components=k,
+            module__n_components=rank,
             module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
             module__decoder_hidden_layer_sizes=(
                 None if self.decoder_hidden_layer_sizes is None else tuple(self.decoder_hidden_layer_sizes)
@@ -315,7 +331,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             criterion=torch.nn.MSELoss,
             optimizer=self.optimizer,
             lr=self.lr,
-            max_epochs=self._resolve_epochs(count_batches(n_samples, batch_size, min_batch_size)),
+            max_epochs=n_epochs,
             batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
@@ -359,14 +375,14 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 for s in _row_chunks(n_samples):
                     Z = module.encode(Xt[s]).double()
                     gram += Z.mT @ Z
-        if self.n_components is None:
+        k = module.n_components
+        if k is None:
             evals = torch.linalg.eigvalsh(gram).flip(-1).clamp_min(0)
             self.n_components_ = L
             self.singular_values_ = np.zeros(L)
             self.singular_values_[: len(evals)] = evals[:L].sqrt().cpu().numpy()
             self.components_ = np.eye(L)
             return
-        k = self.n_components
         evals, vecs = top_eigenpairs(gram, k)
         if n_samples < L:
             # Right singular vectors from the left ones; QR only guards against

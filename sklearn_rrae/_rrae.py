@@ -1,5 +1,10 @@
 """The Rank Reduction Autoencoder transformer."""
 
+import numbers
+
+import torch
+from sklearn.utils._param_validation import Interval
+
 from ._base import BaseRRAE
 
 
@@ -149,3 +154,48 @@ class RRAETransformer(BaseRRAE):
     >>> rrae.inverse_transform(codes).shape
     (1797, 64)
     """
+
+    _parameter_constraints: dict = {
+        **BaseRRAE._parameter_constraints,
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        latent_dim=128,
+        hidden_layer_sizes=(256, 256),
+        decoder_hidden_layer_sizes=None,
+        activation="silu",
+        max_epochs="auto",
+        batch_size=256,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.n_components = n_components
+        super().__init__(
+            latent_dim=latent_dim,
+            hidden_layer_sizes=hidden_layer_sizes,
+            decoder_hidden_layer_sizes=decoder_hidden_layer_sizes,
+            activation=activation,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            **kwargs,
+        )
+
+    def _start_rank(self, n_samples, n_features):
+        if self.n_components is not None:
+            self._check_rank(self.n_components, "n_components", n_samples, n_features)
+        return self.n_components

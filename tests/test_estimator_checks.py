@@ -10,13 +10,14 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_rrae import RRAETransformer
+from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
 
 from .conftest import FAST
 
 ESTIMATORS = [
     RRAETransformer(n_components=2, **FAST),
     RRAETransformer(n_components=None, **FAST),
+    AdaptiveRRAETransformer(**FAST),
 ]
 
 
@@ -34,7 +35,7 @@ SET_OUTPUT_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["k=2", "k=None"])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["k=2", "k=None", "adaptive"])
 @pytest.mark.parametrize("check", SET_OUTPUT_CHECKS, ids=lambda c: c.__name__)
 def test_set_output(estimator, check):
     pytest.importorskip("pandas")
