@@ -82,6 +82,36 @@ def truncation_microseconds(batch, latent, k, device, fn, repeats=200):
     return 1e6 * statistics.median(times)
 
 
+def eigh_microseconds(m, device, on_host, repeats=50):
+    """Median time of one eigh of an m x m Gram matrix living on ``device``."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(m, 2 * m, generator=g).to(device)
+    gram = A @ A.mT
+    times = []
+    for i in range(repeats + 5):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        if on_host:
+            evals, vecs = torch.linalg.eigh(gram.cpu())
+            evals.to(device), vecs.to(device)
+        else:
+            torch.linalg.eigh(gram)
+        torch.cuda.synchronize()
+        if i >= 5:
+            times.append(time.perf_counter() - start)
+    return 1e6 * statistics.median(times)
+
+
+def print_eigh_table(device):
+    """Where the small Gram eigendecomposition is cheaper: the device's solver or the host's."""
+    print("\n| Gram size m | eigh on the device (us) | copy to host, eigh, copy back (us) |")
+    print("|---|---|---|")
+    for m in (20, 64, 128, 256, 512, 1024):
+        device_us = eigh_microseconds(m, device, on_host=False)
+        host_us = eigh_microseconds(m, device, on_host=True)
+        print(f"| {m} | {device_us:.0f} | {host_us:.0f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -136,6 +166,8 @@ def main():
         if args.show_ratios:
             per_repeat = (a / b for a, b in zip(times["rrae"], times["plain"], strict=True))
             print("  per-repetition RRAE / plain:", " ".join(f"{r:.3f}" for r in per_repeat))
+    if args.device.startswith("cuda"):
+        print_eigh_table(args.device)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Behaviour of RRAETransformer: fitted state, transform, dtypes, RNG, pickling."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -44,14 +45,20 @@ def test_singular_values_are_the_norms_of_the_training_codes(fitted, X_small):
     np.testing.assert_allclose(np.linalg.norm(codes, axis=0), fitted.singular_values_, rtol=1e-4)
 
 
+def encode(est, X):
+    """The fitted encoder's latent of X, on whatever device the model lives."""
+    est.module_.eval()
+    with torch.no_grad():
+        Xt = torch.as_tensor(est._scaling.forward(X)).to(est.module_.basis.device)
+        return est.module_.encode(Xt).cpu().numpy()
+
+
 @pytest.mark.parametrize("n_samples", [12, 60], ids=["fewer-samples-than-latent", "more"])
 @pytest.mark.parametrize("k", [2, None])
 def test_basis_is_the_svd_of_the_encoded_training_set(X_small, n_samples, k):
     X = X_small[:n_samples]
     est = RRAETransformer(n_components=k, random_state=0, **FAST).fit(X)
-    est.module_.eval()
-    with torch.no_grad():
-        latent = est.module_.encode(torch.as_tensor(est._scaling.forward(X))).double().numpy()
+    latent = encode(est, X).astype(np.float64)
     _, s, Vt = np.linalg.svd(latent)
     n_values = est.n_components_
     expected_s = np.zeros(n_values)
@@ -84,10 +91,7 @@ def test_none_is_a_plain_autoencoder(X_small):
     assert est.module_.n_components is None
     np.testing.assert_allclose(est.components_ @ est.components_.T, np.eye(L), atol=1e-6)
     # A full orthonormal basis: transform is a rotation of the latent, nothing is lost.
-    est.module_.eval()
-    with torch.no_grad():
-        Xt = torch.as_tensor(est._scaling.forward(X_small))
-        latent = est.module_.encode(Xt).numpy()
+    latent = encode(est, X_small)
     codes = est.transform(X_small.astype(np.float32))
     np.testing.assert_allclose(codes, latent @ est.components_.T, atol=1e-4)
 
@@ -238,7 +242,10 @@ def test_gpu_fitted_model_loads_and_transforms_without_cuda(X_small, tmp_path):
         f"sys.stdout.buffer.write(m.transform(np.load({str(data)!r})).tobytes())"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, check=True, env={"CUDA_VISIBLE_DEVICES": ""}
+        [sys.executable, "-c", code],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     ).stdout
     got = np.frombuffer(out, dtype=expected.dtype).reshape(expected.shape)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

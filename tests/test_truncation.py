@@ -117,18 +117,34 @@ def _with_spectrum(rows, cols, singular_values, seed=0):
 @pytest.mark.parametrize("rows, cols", [(8, 11), (11, 8)])
 def test_exact_gradient_on_degenerate_discarded_spectrum(rows, cols):
     # Repeated and zero singular values among the discarded ones, positive gap at k:
-    # the truncation is differentiable there; values and gradients agree with finite
-    # differences and with the SVD reference.
+    # the truncation is differentiable there; its Jacobian agrees with finite
+    # differences, and with the SVD reference wherever that one is finite (the stock
+    # SVD backward gives NaN here with some LAPACK builds: seen with torch 2.11+cu130).
     Y = _with_spectrum(rows, cols, [3.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.0]).requires_grad_()
     assert torch.autograd.gradcheck(lambda y: rank_truncate(y, 2), (Y,))
     torch.testing.assert_close(rank_truncate(Y, 2), rank_truncate_svd(Y, 2))
     G = _random((rows, cols), seed=7)
     (g_fast,) = torch.autograd.grad(rank_truncate(Y, 2), Y, G)
     (g_ref,) = torch.autograd.grad(rank_truncate_svd(Y, 2), Y, G)
-    torch.testing.assert_close(g_fast, g_ref)
+    assert torch.isfinite(g_fast).all()
+    if torch.isfinite(g_ref).all():
+        torch.testing.assert_close(g_fast, g_ref)
 
 
 def test_gradient_on_repeated_kept_values():
     # Repeated values among the kept ones do not matter either.
     Y = _with_spectrum(9, 7, [2.0, 2.0, 2.0, 1.0, 0.3]).requires_grad_()
     assert torch.autograd.gradcheck(lambda y: rank_truncate(y, 3), (Y,))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("rows, cols, k", [(20, 300, 2), (256, 128, 10), (600, 300, 3)])
+def test_cuda_matches_svd_reference(rows, cols, k):
+    # Small Gram matrices are diagonalised on the host, large ones on the device.
+    Y = _random((rows, cols)).cuda().requires_grad_()
+    G = _random((rows, cols), seed=1).cuda()
+    fast = rank_truncate(Y, k)
+    ref = rank_truncate_svd(Y, k)
+    assert fast.device == Y.device
+    torch.testing.assert_close(fast, ref)
+    torch.testing.assert_close(torch.autograd.grad(fast, Y, G)[0], torch.autograd.grad(ref, Y, G)[0])
