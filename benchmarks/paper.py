@@ -1,6 +1,7 @@
 """Reproduce the experiments of the RRAE paper, and compare with the usual baselines.
 
 Usage: python benchmarks/paper.py [--seeds 5] [--parts synthetic images entropy] [--figures DIR]
+       [--problems NAME ...] [--activation NAME]
 
 Three parts, each printing markdown tables (progress goes to stderr):
 
@@ -58,12 +59,14 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-def autoencoders(k, seed):
+def autoencoders(k, seed, **params):
     """The three autoencoders compared, same architecture and training budget."""
     return {
-        "RRAE": RRAETransformer(n_components=k, random_state=seed),
-        "vanilla AE, k-dim latent": RRAETransformer(n_components=None, latent_dim=k, random_state=seed),
-        "vanilla AE, long latent": RRAETransformer(n_components=None, random_state=seed),
+        "RRAE": RRAETransformer(n_components=k, random_state=seed, **params),
+        "vanilla AE, k-dim latent": RRAETransformer(
+            n_components=None, random_state=seed, **{**params, "latent_dim": k}
+        ),
+        "vanilla AE, long latent": RRAETransformer(n_components=None, random_state=seed, **params),
     }
 
 
@@ -83,16 +86,18 @@ def evaluate(model, X_train, X_test, p_train, p_test):
     return 100 * reconstruction, 100 * interpolation, seconds
 
 
-def synthetic_part(seeds):
+def synthetic_part(seeds, problems=None, **params):
     results = {}
     for name, generate, ranks in SYNTHETIC:
+        if problems is not None and name not in problems:
+            continue
         X_train, X_test, p_train, p_test = generate()
         for k in ranks:
             rows = {}
             for model_name, model in linear_baselines(k).items():
                 rows[model_name] = [evaluate(model, X_train, X_test, p_train, p_test)]
             for seed in seeds:
-                for model_name, model in autoencoders(k, seed).items():
+                for model_name, model in autoencoders(k, seed, **params).items():
                     rows.setdefault(model_name, []).append(evaluate(model, X_train, X_test, p_train, p_test))
                     r, i, s = rows[model_name][-1]
                     log(f"{name} k={k} seed={seed} {model_name}: recon {r:.2f}% interp {i:.2f}% ({s:.1f} s)")
@@ -192,13 +197,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--parts", nargs="+", default=["synthetic", "images", "entropy"])
+    parser.add_argument("--problems", nargs="+", help="synthetic problems to run (default: all)")
+    parser.add_argument("--activation", help="autoencoders' activation (default: the package's)")
     parser.add_argument("--figures", type=Path, default=None, help="folder to save the figures in")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     seeds = range(args.seeds)
     results = {}
     if "synthetic" in args.parts:
-        results["synthetic"] = synthetic_part(seeds)
+        params = {} if args.activation is None else {"activation": args.activation}
+        results["synthetic"] = synthetic_part(seeds, args.problems, **params)
     if "images" in args.parts:
         results["images"] = images_part(seed=0)
     if "entropy" in args.parts:
