@@ -1,0 +1,90 @@
+"""Try settings on the two-Gaussian-bumps problem at k = 2 (issue 5's open target).
+
+Usage:
+    python benchmarks/two_bumps_settings.py --seeds 0,2 --params '{"batch_size": 20}'
+    python benchmarks/two_bumps_settings.py --seeds 0,2 --anneal 64,0.25,0.3 --params '{"max_epochs": 2000}'
+    python benchmarks/two_bumps_settings.py --seeds 0,2 --latent-noise 0.05
+    python benchmarks/two_bumps_settings.py --seeds 0,1,2,3,4 --adaptive
+
+Prints, per seed, the relative error (%) on the training signals, on the test
+signals (reconstruction) and by the paper's protocol (interpolated codes), the
+fit time and the rank. ``--anneal R0,A,B`` holds rank R0 until fraction A of the
+epochs, then lowers it geometrically to k by fraction B (a skorch callback);
+``--latent-noise S`` adds ``S * E @ Y_k / sqrt(B)`` (E Gaussian, B x B) to the
+truncated batch latent in training, noise that stays in its rank-k row space.
+"""
+
+import argparse
+import json
+import math
+import time
+
+import torch
+from _common import relative_error
+from skorch.callbacks import Callback
+
+import sklearn_rrae._modules as modules
+from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, datasets
+from sklearn_rrae.interpolation import interpolate_samples
+
+
+class RankAnneal(Callback):
+    def __init__(self, start_rank, k, begin, end, n_epochs):
+        self.start_rank, self.k, self.begin, self.end, self.n_epochs = start_rank, k, begin, end, n_epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        t = ((len(net.history) - 1) / self.n_epochs - self.begin) / (self.end - self.begin)
+        t = min(1.0, max(0.0, t))
+        rank = round(self.start_rank * (self.k / self.start_rank) ** t)
+        net.module_.n_components = max(self.k, rank) if t < 1 else self.k
+
+
+def add_latent_noise(sigma):
+    project = modules.RRAEModule.project
+
+    def noisy_project(self, Z):
+        Y = project(self, Z)
+        if self.training and self.n_components is not None:
+            E = torch.randn(Y.shape[0], Y.shape[0], dtype=Y.dtype, device=Y.device)
+            Y = Y + sigma * (E @ Y) / math.sqrt(Y.shape[0])
+        return Y
+
+    modules.RRAEModule.project = noisy_project
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--params", default="{}", help="RRAETransformer parameters, JSON")
+    parser.add_argument("--anneal", help="R0,A,B")
+    parser.add_argument("--latent-noise", type=float)
+    parser.add_argument("--adaptive", action="store_true", help="AdaptiveRRAETransformer instead")
+    args = parser.parse_args()
+    params, k = json.loads(args.params), 2
+    if args.latent_noise:
+        add_latent_noise(args.latent_noise)
+    X_train, X_test, p_train, p_test = datasets.make_two_gaussians(random_state=0)
+    for seed in map(int, args.seeds.split(",")):
+        if args.adaptive:
+            model = AdaptiveRRAETransformer(random_state=seed, **params)
+        else:
+            callbacks = []
+            if args.anneal:
+                r0, a, b = (float(v) for v in args.anneal.split(","))
+                callbacks = [RankAnneal(int(r0), k, a, b, params.get("max_epochs", 1000))]
+            model = RRAETransformer(n_components=k, random_state=seed, callbacks=callbacks, **params)
+        start = time.perf_counter()
+        model.fit(X_train)
+        seconds = time.perf_counter() - start
+        train = 100 * relative_error(X_train, model.inverse_transform(model.transform(X_train)))
+        test = 100 * relative_error(X_test, model.inverse_transform(model.transform(X_test)))
+        interp = 100 * relative_error(X_test, interpolate_samples(model, p_train, p_test, X_train=X_train))
+        print(
+            f"seed={seed}: train {train:.2f} recon {test:.2f} interp {interp:.2f} "
+            f"({seconds:.1f} s, {model.n_iter_} epochs, k={model.n_components_})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
