@@ -12,6 +12,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from sklearn_rrae.datasets import make_shifted_sine
+from sklearn_rrae.interpolation import interpolate_samples
 
 DATA = Path(os.environ.get("SKLEARN_RRAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -22,11 +23,21 @@ def digits():
     return train_test_split(X, test_size=0.3, random_state=0)
 
 
+def images(name="mnist", n_train=None):
+    """First ``n_train`` (default: all) training images and the full test set of
+    ``DATA/<name>.npz``, flattened and scaled to [0, 1], with their labels:
+    ``X_train, y_train, X_test, y_test``."""
+    d = np.load(DATA / f"{name}.npz")
+
+    def flat(pixels):
+        return pixels.reshape(len(pixels), -1).astype(np.float64) / 255.0
+
+    return flat(d["x_train"][:n_train]), d["y_train"][:n_train], flat(d["x_test"]), d["y_test"]
+
+
 def mnist(n_train=20000, name="mnist"):
     """First ``n_train`` training images and the full test set, scaled to [0, 1]."""
-    d = np.load(DATA / f"{name}.npz")
-    X_train = d["x_train"][:n_train].reshape(n_train, -1).astype(np.float64) / 255.0
-    X_test = d["x_test"].reshape(len(d["x_test"]), -1).astype(np.float64) / 255.0
+    X_train, _, X_test, _ = images(name, n_train)
     return X_train, X_test
 
 
@@ -41,6 +52,16 @@ def mse(X, X_hat):
 
 def relative_error(X, X_hat):
     return float(np.linalg.norm(X - X_hat) / np.linalg.norm(X))
+
+
+def reconstruction_error(model, X):
+    """Relative error of ``inverse_transform(transform(X))``."""
+    return relative_error(X, model.inverse_transform(model.transform(X)))
+
+
+def interpolation_error(model, X_train, X_test, p_train, p_test):
+    """Relative error of the training codes interpolated at ``p_test`` and decoded (the paper's protocol)."""
+    return relative_error(X_test, interpolate_samples(model, p_train, p_test, X_train=X_train))
 
 
 def machine():

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DATA, machine, relative_error
+from _common import images, interpolation_error, machine, mse, reconstruction_error
 from sklearn.decomposition import PCA, KernelPCA
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -40,7 +40,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_rrae import RRAETransformer, datasets
-from sklearn_rrae.interpolation import interpolate_samples
 
 # name, generator, ranks, intrinsic dimension
 SYNTHETIC = [
@@ -53,6 +52,7 @@ SYNTHETIC = [
 # The paper's test errors (interpolation protocol, %), where it reports one.
 PAPER = {("shifted sine", 1): 1.90, ("two Gaussian bumps", 2): 8.75, ("two sines", 12): 12.83}
 IMAGE_RANKS = [2, 5, 10, 20]
+N_TRAIN = 20000  # training images for the autoencoders and PCA
 
 
 def log(*args):
@@ -81,8 +81,8 @@ def evaluate(model, X_train, X_test, p_train, p_test):
     start = time.perf_counter()
     model.fit(X_train)
     seconds = time.perf_counter() - start
-    reconstruction = relative_error(X_test, model.inverse_transform(model.transform(X_test)))
-    interpolation = relative_error(X_test, interpolate_samples(model, p_train, p_test, X_train=X_train))
+    reconstruction = reconstruction_error(model, X_test)
+    interpolation = interpolation_error(model, X_train, X_test, p_train, p_test)
     return 100 * reconstruction, 100 * interpolation, seconds
 
 
@@ -120,13 +120,6 @@ def synthetic_part(seeds, problems=None, **params):
     return results
 
 
-def load_images(name, n_train=20000):
-    data = np.load(DATA / f"{name}.npz")
-    X = data["x_train"].reshape(len(data["x_train"]), -1).astype(np.float64) / 255.0
-    X_test = data["x_test"].reshape(len(data["x_test"]), -1).astype(np.float64) / 255.0
-    return X[:n_train], data["y_train"][:n_train], X_test, data["y_test"], X, data["y_train"]
-
-
 def image_models(k, seed):
     return {
         "RRAE": RRAETransformer(n_components=k, random_state=seed),
@@ -138,19 +131,19 @@ def image_models(k, seed):
 def images_part(seed):
     results = {}
     for dataset in ("mnist", "fashion_mnist"):
-        X, y, X_test, y_test, _, _ = load_images(dataset)
+        X, y, X_test, y_test = images(dataset, N_TRAIN)
         for k in IMAGE_RANKS:
             for model_name, model in image_models(k, seed).items():
                 start = time.perf_counter()
                 model.fit(X)
                 seconds = time.perf_counter() - start
-                mse = float(np.mean((X_test - model.inverse_transform(model.transform(X_test))) ** 2))
+                error = mse(X_test, model.inverse_transform(model.transform(X_test)))
                 classifier = make_pipeline(
                     FrozenEstimator(model), StandardScaler(), LogisticRegression(max_iter=2000)
                 )
                 accuracy = classifier.fit(X, y).score(X_test, y_test)
-                results[dataset, k, model_name] = (mse, accuracy, seconds)
-                log(f"{dataset} k={k} {model_name}: MSE {mse:.5f} accuracy {accuracy:.3f} ({seconds:.1f} s)")
+                results[dataset, k, model_name] = (error, accuracy, seconds)
+                log(f"{dataset} k={k} {model_name}: MSE {error:.5f} acc. {accuracy:.3f} ({seconds:.1f} s)")
     print("\n### MNIST and Fashion-MNIST: held-out MSE and accuracy of a logistic regression on the codes\n")
     print(
         "| data | k | RRAE MSE | PCA MSE | vanilla AE MSE | RRAE acc. | PCA acc. "
@@ -168,10 +161,10 @@ def images_part(seed):
 
 
 def entropy_part(seed, k=5, n_pairs=2000, n_points=5):
-    X, _, _, _, X_all, y_all = load_images("mnist")
+    X_all, y_all, X_test, y_test = images("mnist")
+    X = X_all[:N_TRAIN]
     log("training the MNIST classifier on 60,000 images")
     classifier = MLPClassifier(hidden_layer_sizes=(256,), max_iter=30, random_state=seed).fit(X_all, y_all)
-    _, _, X_test, y_test, _, _ = load_images("mnist")
     print(f"\n### MNIST interpolation entropy (k = {k}, {n_pairs} pairs, {n_points} points each)\n")
     print(f"Classifier: MLP (256 hidden units), test accuracy {classifier.score(X_test, y_test):.4f}.\n")
     print("| model | mean entropy of the predicted class probabilities | paper |")
@@ -184,8 +177,8 @@ def entropy_part(seed, k=5, n_pairs=2000, n_points=5):
         codes = model.fit(X).transform(X)
         a, b = codes[pairs[:, 0]], codes[pairs[:, 1]]
         mixed = np.concatenate([(1 - w) * a + w * b for w in weights])
-        images = np.clip(model.inverse_transform(mixed), 0.0, 1.0)
-        proba = np.clip(classifier.predict_proba(images), 1e-12, 1.0)
+        decoded = np.clip(model.inverse_transform(mixed), 0.0, 1.0)
+        proba = np.clip(classifier.predict_proba(decoded), 1e-12, 1.0)
         results[model_name] = float(np.mean(-(proba * np.log(proba)).sum(axis=1)))
         paper = "0.50" if model_name == "RRAE" else ""
         print(f"| {model_name} | {results[model_name]:.3f} | {paper} |", flush=True)

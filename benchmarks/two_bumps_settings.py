@@ -25,12 +25,11 @@ import time
 
 import numpy as np
 import torch
-from _common import relative_error
+from _common import interpolation_error, reconstruction_error
 from skorch.callbacks import Callback
 
 import sklearn_rrae._modules as modules
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, datasets
-from sklearn_rrae.interpolation import interpolate_samples
 
 
 class RankAnneal(Callback):
@@ -73,7 +72,7 @@ def best_of_restarts(args, params, k, seed, X):
     best, best_error = None, np.inf
     for i in range(args.restarts):
         model = make_model(args, params, k, 100 * seed + i).fit(X[~held_out])
-        error = relative_error(X[held_out], model.inverse_transform(model.transform(X[held_out])))
+        error = reconstruction_error(model, X[held_out])
         if error < best_error:
             best, best_error = model, error
     return best
@@ -99,9 +98,9 @@ def main():
         else:
             model = make_model(args, params, k, seed).fit(X_train)
         seconds = time.perf_counter() - start
-        train = 100 * relative_error(X_train, model.inverse_transform(model.transform(X_train)))
-        test = 100 * relative_error(X_test, model.inverse_transform(model.transform(X_test)))
-        interp = 100 * relative_error(X_test, interpolate_samples(model, p_train, p_test, X_train=X_train))
+        train = 100 * reconstruction_error(model, X_train)
+        test = 100 * reconstruction_error(model, X_test)
+        interp = 100 * interpolation_error(model, X_train, X_test, p_train, p_test)
         print(
             f"seed={seed}: train {train:.2f} recon {test:.2f} interp {interp:.2f} "
             f"({seconds:.1f} s, {model.n_iter_} epochs, k={model.n_components_})",
