@@ -1,12 +1,13 @@
 """AdaptiveRRAETransformer: the rank is found during training."""
 
+import inspect
 import math
 
 import numpy as np
 import pytest
 from skorch.callbacks import Callback
 
-from sklearn_rrae import AdaptiveRRAETransformer, RankSchedule
+from sklearn_rrae import AdaptiveRRAETransformer, RankSchedule, RRAETransformer
 
 SMALL = dict(latent_dim=16, hidden_layer_sizes=(32,), batch_size=100, max_epochs=200)
 
@@ -84,3 +85,15 @@ def test_reproducible(X_small):
     b = AdaptiveRRAETransformer(random_state=3, latent_dim=8, hidden_layer_sizes=(16,), max_epochs=30)
     np.testing.assert_array_equal(a.fit_transform(X_small), b.fit_transform(X_small))
     np.testing.assert_equal(a.rank_history_, b.rank_history_)  # NaN-aware
+
+
+@pytest.mark.parametrize("estimator", [RRAETransformer, AdaptiveRRAETransformer])
+def test_public_signatures_repeat_the_base_parameters(estimator):
+    # scikit-learn reads parameters from each class's own __init__, so the shared
+    # ones are spelled out in every estimator: they must not drift from the base.
+    from sklearn_rrae._base import BaseRRAE
+
+    base = dict(inspect.signature(BaseRRAE.__init__).parameters)
+    own = dict(inspect.signature(estimator.__init__).parameters)
+    assert {name: p for name, p in own.items() if name in base} == base
+    assert len(own) == len(base) + 1  # plus n_components / max_components
