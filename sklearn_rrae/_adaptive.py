@@ -47,6 +47,7 @@ class RankSchedule(Callback):
     Parameters
     ----------
     start_rank : int
+        Rank of the batch truncation when training starts.
     total_steps : int
         Optimizer steps for the whole fit (``max_epochs`` times the batches per
         epoch).
@@ -72,6 +73,22 @@ class RankSchedule(Callback):
         decided it; the first entry is the start rank, with a NaN loss.
     target_ : float
         The loss a rank must reach to be kept (model units).
+
+    See Also
+    --------
+    AdaptiveRRAETransformer : The estimator that adds this callback to its training.
+
+    Examples
+    --------
+    :class:`AdaptiveRRAETransformer` builds the schedule; the fitted net keeps it.
+
+    >>> from sklearn_rrae import AdaptiveRRAETransformer
+    >>> from sklearn_rrae.datasets import make_shifted_sine
+    >>> X, _, _, _ = make_shifted_sine(random_state=0)
+    >>> model = AdaptiveRRAETransformer(max_epochs=30, random_state=0).fit(X)
+    >>> schedule = dict(model.net_.callbacks_)["rank_schedule"]
+    >>> schedule.history_[-1][1] == model.n_components_
+    True
     """
 
     def __init__(
@@ -321,14 +338,15 @@ class AdaptiveRRAETransformer(BaseRRAE):
         The trained encoder/decoder module.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during :meth:`fit`.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when they are all strings.
+        Names of features seen during :meth:`fit`, when they are all strings.
 
     See Also
     --------
     RRAETransformer : The same model at a fixed rank.
+    RankSchedule : The skorch callback that changes the rank during training.
 
     Notes
     -----

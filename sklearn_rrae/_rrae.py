@@ -116,14 +116,15 @@ class RRAETransformer(BaseRRAE):
         The trained encoder/decoder module (``net_.module_``).
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during :meth:`fit`.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during :meth:`fit`. Defined only when `X`
         has feature names that are all strings.
 
     See Also
     --------
+    AdaptiveRRAETransformer : The same model, with the rank found during training.
     sklearn.decomposition.PCA : Linear projection on the top principal axes.
     sklearn.decomposition.KernelPCA : Nonlinear PCA through a kernel.
 

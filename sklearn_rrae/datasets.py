@@ -59,9 +59,18 @@ def make_shifted_sine(n_test=80, random_state=None):
     Returns
     -------
     X_train : ndarray of shape (17, 200)
+        Training signals, one per row.
     X_test : ndarray of shape (n_test, 200)
+        Test signals, one per row.
     p_train : ndarray of shape (17, 1)
+        Hidden parameters of the training signals.
     p_test : ndarray of shape (n_test, 1)
+        Hidden parameters of the test signals.
+
+    See Also
+    --------
+    make_shifted_gaussian : A translation family of intrinsic dimension 1 that PCA
+        cannot compress.
 
     Examples
     --------
@@ -89,9 +98,25 @@ def make_shifted_gaussian():
     Returns
     -------
     X_train : ndarray of shape (20, 500)
+        Training signals, one per row.
     X_test : ndarray of shape (498, 500)
+        Test signals, one per row.
     p_train : ndarray of shape (20, 1)
+        Hidden parameters of the training signals.
     p_test : ndarray of shape (498, 1)
+        Hidden parameters of the test signals.
+
+    See Also
+    --------
+    make_shifted_sine : Intrinsic dimension 1 in a 2-dimensional linear space.
+    make_two_gaussians : Two bumps, intrinsic dimension 2.
+
+    Examples
+    --------
+    >>> from sklearn_rrae.datasets import make_shifted_gaussian
+    >>> X_train, X_test, p_train, p_test = make_shifted_gaussian()
+    >>> X_train.shape, X_test.shape, p_test.shape
+    ((20, 500), (498, 500), (498, 1))
     """
     t = np.linspace(0, 2 * np.pi + 2, 500)
     p_train = np.linspace(1, 2 * np.pi + 1, 20)[:, None]
@@ -119,9 +144,26 @@ def make_two_gaussians(n_test=1000, random_state=None):
     Returns
     -------
     X_train : ndarray of shape (100, 1200)
+        Training signals, one per row.
     X_test : ndarray of shape (n_test, 1200)
+        Test signals, one per row.
     p_train : ndarray of shape (100, 2)
+        Hidden parameters of the training signals.
     p_test : ndarray of shape (n_test, 2)
+        Hidden parameters of the test signals.
+
+    See Also
+    --------
+    make_shifted_gaussian : One bump, intrinsic dimension 1.
+    sklearn_rrae.interpolation.interpolate_codes : Codes at the test parameters,
+        interpolated on the training grid.
+
+    Examples
+    --------
+    >>> from sklearn_rrae.datasets import make_two_gaussians
+    >>> X_train, X_test, p_train, p_test = make_two_gaussians(n_test=50, random_state=0)
+    >>> X_train.shape, X_test.shape, p_train.shape
+    ((100, 1200), (50, 1200), (100, 2))
     """
     t = np.arange(0, 6, 0.005)
     p_train = _grid(np.linspace(1, 3, 10), np.linspace(4, 6, 10))
@@ -152,9 +194,24 @@ def make_two_sines(n_test=1000, random_state=None):
     Returns
     -------
     X_train : ndarray of shape (225, 1571)
+        Training signals, one per row.
     X_test : ndarray of shape (n_test, 1571)
+        Test signals, one per row.
     p_train : ndarray of shape (225, 2)
+        Hidden parameters of the training signals.
     p_test : ndarray of shape (n_test, 2)
+        Hidden parameters of the test signals.
+
+    See Also
+    --------
+    make_two_gaussians : Another family with two parameters.
+
+    Examples
+    --------
+    >>> from sklearn_rrae.datasets import make_two_sines
+    >>> X_train, X_test, p_train, p_test = make_two_sines(n_test=50, random_state=0)
+    >>> X_train.shape, X_test.shape, p_test.shape
+    ((225, 1571), (50, 1571), (50, 2))
     """
     t = np.arange(0, 5 * np.pi, 0.01)
     low, high = np.array([0.5, 0.3]) * np.pi, np.array([1.0, 0.8]) * np.pi
@@ -182,9 +239,26 @@ def make_gaussian_blob(n_test=1000, random_state=None):
     Returns
     -------
     X_train : ndarray of shape (400, 4096)
+        Training signals, one per row.
     X_test : ndarray of shape (n_test, 4096)
+        Test signals, one per row.
     p_train : ndarray of shape (400, 2)
+        Hidden parameters of the training signals.
     p_test : ndarray of shape (n_test, 2)
+        Hidden parameters of the test signals.
+
+    See Also
+    --------
+    make_two_gaussians : A 1-D signal with two parameters.
+
+    Examples
+    --------
+    >>> from sklearn_rrae.datasets import make_gaussian_blob
+    >>> X_train, X_test, p_train, p_test = make_gaussian_blob(n_test=10, random_state=0)
+    >>> X_train.shape, X_test.shape
+    ((400, 4096), (10, 4096))
+    >>> X_train[0].reshape(64, 64).shape  # one image per row
+    (64, 64)
     """
     axis = np.linspace(-1, 1, 64)
     u, v = (a.ravel() for a in np.meshgrid(axis, axis, indexing="ij"))

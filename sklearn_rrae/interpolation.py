@@ -50,6 +50,11 @@ def interpolate_codes(p_train, codes_train, p_new):
     Returns
     -------
     codes_new : ndarray of shape (n_new, n_components)
+        The interpolated codes, one row per row of ``p_new``.
+
+    See Also
+    --------
+    interpolate_samples : Interpolate the codes and decode them with a model.
 
     Examples
     --------
@@ -104,6 +109,23 @@ def interpolate_samples(estimator, p_train, p_new, X_train=None, codes_train=Non
     Returns
     -------
     X_new : ndarray of shape (n_new, n_features)
+        ``estimator.inverse_transform`` of the interpolated codes.
+
+    See Also
+    --------
+    interpolate_codes : The interpolation alone.
+    sklearn_rrae.datasets : Families of signals with known parameters.
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn_rrae.datasets import make_shifted_sine
+    >>> from sklearn_rrae.interpolation import interpolate_samples
+    >>> X_train, X_test, p_train, p_test = make_shifted_sine(n_test=5, random_state=0)
+    >>> pca = PCA(n_components=2).fit(X_train)
+    >>> X_new = interpolate_samples(pca, p_train, p_test, X_train=X_train)
+    >>> X_new.shape
+    (5, 200)
     """
     check_is_fitted(estimator)
     if (X_train is None) == (codes_train is None):
