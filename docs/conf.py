@@ -5,17 +5,14 @@ Build (from the repository root, warnings are errors)::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 """
 
-import os
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Document this checkout, whatever copy of the package is installed.
+# Document this checkout, whatever copy of the package is installed; Sphinx-Gallery
+# runs the examples in this process, so they import it too.
 sys.path.insert(0, str(ROOT))
-# Examples import the package by name in their own process-wide state; make sure they
-# see the same checkout.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 import sklearn_rrae  # noqa: E402
 
@@ -63,7 +60,6 @@ sphinx_gallery_conf = {
     # quickstart.py is the README's script, not a gallery page.
     "ignore_pattern": r"quickstart\.py|__init__\.py",
     "within_subsection_order": "FileNameSortKey",
-    "reference_url": {"sklearn_rrae": None},
     "doc_module": ("sklearn_rrae",),
     "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,

@@ -66,8 +66,10 @@ rank_per_epoch = [change_ranks[np.searchsorted(change_epochs, e, side="right") -
 fig, (ax_rank, ax_loss) = plt.subplots(2, 1, sharex=True, figsize=(6, 5))
 ax_rank.step(epochs, rank_per_epoch, where="post", color="tab:blue")
 ax_rank.set_yscale("log", base=2)
+ticks = [2**i for i in range(int(np.log2(max(change_ranks))) + 1)]
+ax_rank.set_yticks(ticks, [str(t) for t in ticks])
 ax_rank.set_ylabel("rank")
-ax_rank.set_title(f"AdaptiveRRAETransformer on two Gaussian bumps: rank {model.n_components_} found")
+ax_rank.set_title(f"Two Gaussian bumps: rank {model.n_components_} found")
 ax_loss.semilogy(epochs, model.loss_curve_, color="tab:orange")
 ax_loss.axhline(model.target_loss_, color="k", ls="--", lw=1, label="target loss")
 ax_loss.set_xlabel("epoch")

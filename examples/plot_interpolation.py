@@ -31,7 +31,7 @@ X, y = load_digits(return_X_y=True)
 k = 5
 models = {
     "PCA": PCA(n_components=k).fit(X),
-    "RRAE": RRAETransformer(n_components=k, max_epochs=20 if QUICK else 100, random_state=0).fit(X),
+    "RRAE": RRAETransformer(n_components=k, max_epochs=5 if QUICK else 60, random_state=0).fit(X),
 }
 
 # %%

@@ -11,7 +11,8 @@ can be tuned by :class:`~sklearn.model_selection.GridSearchCV` like PCA's.
 Here both reduce the 64 pixels of the 8x8 digits to ``k`` features for a
 logistic regression, and a grid search picks ``k``. Accuracy levels off as the
 rank grows, and reconstruction error always prefers the largest rank, so the
-plain "best score" rule tends to pick a needlessly large rank.
+plain "best score" rule picks the largest rank that is even marginally
+better.
 :func:`~sklearn_rrae.model_selection.smallest_rank_refit` makes the search refit
 the *smallest* rank whose mean cross-validated accuracy is within a tolerance of
 the best one.
@@ -43,17 +44,19 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratif
 #
 # The codes of an RRAE have no natural scale, so a ``StandardScaler`` goes
 # before the classifier in both pipelines. The network is smaller than the
-# default one and trains for a fixed number of epochs, to keep the example fast.
+# default one and trains for a fixed, small number of epochs with a larger
+# learning rate, to keep the example fast.
 
 rrae = RRAETransformer(
     latent_dim=32,
     hidden_layer_sizes=(128,),
-    max_epochs=8 if QUICK else 40,
-    batch_size=128,
+    max_epochs=5 if QUICK else 30,
+    batch_size=256,
+    lr=3e-3,
     random_state=0,
 )
-ranks = [2, 4, 8] if QUICK else [2, 4, 8, 16]
-tol = 0.01  # one point of accuracy
+ranks = [2, 4] if QUICK else [2, 4, 8, 16, 32]
+tol = 0.02  # two points of accuracy
 
 searches = {}
 for name, reducer in [("PCA", PCA(random_state=0)), ("RRAE", rrae)]:
@@ -67,13 +70,18 @@ for name, reducer in [("PCA", PCA(random_state=0)), ("RRAE", rrae)]:
 for name, search in searches.items():
     scores = search.cv_results_["mean_test_score"]
     print(
-        f"{name:>4}: CV accuracy by rank {dict(zip(ranks, scores.round(3), strict=True))}; "
-        f"refit at k = {search.best_params_['reduce__n_components']} "
+        f"{name:>4}: CV accuracy by rank "
+        + ", ".join(f"{k}: {score:.3f}" for k, score in zip(ranks, scores, strict=True))
+        + f"; refit at k = {search.best_params_['reduce__n_components']} "
         f"(best score at k = {ranks[int(np.argmax(scores))]}); "
         f"test accuracy {search.score(X_test, y_test):.3f}"
     )
 
 # %%
+# The printout compares, for each method, the rank refitted by the helper with
+# the rank of the best mean score (what ``refit=True`` would refit), and gives
+# the accuracy of the refitted pipeline on the held-out 30 %.
+#
 # Accuracy against the rank
 # -------------------------
 #
