@@ -17,6 +17,8 @@ from skorch.callbacks import Callback
 
 # Rows per chunk when scanning data outside training (scaling statistics, the basis).
 CHUNK_ROWS = 8192
+# Rows of a memory map read between two releases of its pages (ArrayDataset).
+_ROWS_PER_RELEASE = 16
 
 
 def count_batches(n_samples, batch_size, min_batch_size=1):
@@ -143,7 +145,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         self.prepare = prepare
         self.device = device
         self.rows = rows
-        self._rows_read = 0
+        self._mapped = _shared_file_mapping(X) is not None
 
     index_device = "cpu"
 
@@ -155,12 +157,23 @@ class ArrayDataset(torch.utils.data.Dataset):
             index = index.numpy()
         if self.rows is not None:
             index = self.rows[index]
-        block = self.X[index]
-        self._rows_read += block.shape[0]
-        if self._rows_read >= CHUNK_ROWS:
-            release_pages(self.X)
-            self._rows_read = 0
+        block = self._gather(np.arange(len(self))[index] if isinstance(index, slice) else index)
         return to_device(self.prepare(block), self.device)
+
+    def _gather(self, index):
+        if not self._mapped:
+            return self.X[index]
+        # A page fault on a file mapping maps a whole block of the page cache
+        # around the row read (about 1 MB per random row measured on Linux 6.18,
+        # whose page cache holds large folios): read the rows in file order a
+        # few at a time and release the mapping in between.
+        order = np.argsort(index, kind="stable")
+        block = np.empty((len(index), self.X.shape[1]), dtype=self.X.dtype)
+        for start in range(0, len(index), _ROWS_PER_RELEASE):
+            rows = order[start : start + _ROWS_PER_RELEASE]
+            block[rows] = self.X[index[rows]]
+            release_pages(self.X)
+        return block
 
     def chunks(self):
         for s in row_chunks(len(self)):
@@ -170,7 +183,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         return ArrayDataset(self.X, self.prepare, self.device, np.asarray(rows))
 
     def __getitem__(self, i):
-        Xi = self.take(i)
+        Xi = self.take(np.array([i]))[0]
         return Xi, Xi
 
 
