@@ -22,7 +22,6 @@ from skorch.helper import predefined_split
 
 from ._modules import ACTIVATIONS, RRAEModule
 from ._training import (
-    CHUNK_ROWS,
     ArrayDataset,
     BatchIterator,
     DivergenceGuard,
@@ -35,10 +34,9 @@ from ._training import (
 )
 from ._truncation import top_eigenpairs
 
-# Rows per chunk when encoding, decoding or scanning data outside training
-# (CHUNK_ROWS): keeps memory bounded whatever the number of samples.
-_CHUNK_ROWS = CHUNK_ROWS
-# Rows per forward pass at inference (see BaseRRAE._map_rows); divides _CHUNK_ROWS.
+# Encoding, decoding and scanning data outside training go by chunks of _training.CHUNK_ROWS
+# rows, which keeps memory bounded whatever the number of samples.
+# Rows per forward pass at inference (see BaseRRAE._map_rows); divides CHUNK_ROWS.
 _BLOCK_ROWS = 256
 # Training data whose scaled float32 copy is at most this large is scaled once and
 # held as one tensor on the training device (one transfer to a GPU); larger data,
@@ -107,8 +105,6 @@ def _flip_signs(basis):
     """Deterministic signs: the largest-magnitude entry of each row is positive."""
     largest = basis.gather(1, basis.abs().argmax(dim=1, keepdim=True))
     return basis * torch.where(largest < 0, -1.0, 1.0).to(basis)
-
-
 
 
 class _Scaling:

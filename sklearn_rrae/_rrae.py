@@ -149,6 +149,13 @@ class RRAETransformer(BaseRRAE):
         With ``early_stopping``, the validation score of the epoch whose
         weights were kept. None otherwise.
 
+    latent_gram_ : ndarray of shape (latent_dim, latent_dim)
+        After :meth:`partial_fit` only: the running sum of ``Z.T @ Z`` over the
+        encoded chunks, from which the basis is taken (float64, model units).
+
+    n_samples_seen_ : int
+        After :meth:`partial_fit` only: the number of samples streamed so far.
+
     net_ : skorch.NeuralNet
         The skorch net that trained the module; ``net_.history`` holds the
         per-epoch and per-batch records.
