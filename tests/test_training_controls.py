@@ -34,7 +34,7 @@ def test_early_stopping_stops_and_restores_the_best_weights(X_small):
 
 def test_validation_scores_are_held_out_reconstruction_scores(X_small):
     est = RRAETransformer(n_components=2, random_state=0, early_stopping=True, **FAST).fit(X_small)
-    scale2 = est._scaling.data_scale ** 2
+    scale2 = est._scaling.data_scale**2
     expected = [-loss * scale2 for loss in est.net_.history[:, "valid_loss"]]
     np.testing.assert_allclose(est.validation_scores_, expected, rtol=1e-12)
     assert est.best_validation_score_ == max(est.validation_scores_)
@@ -152,7 +152,9 @@ def test_adaptive_early_stopping_counts_only_the_final_rank():
     ).fit(X)
     stop = dict(model.net_.callbacks_)["early_stopping"]
     final_since = model.rank_history_[-1][0]  # epoch in which the final rank was set
-    assert stop.best_epoch_ == 0 or stop.best_epoch_ >= final_since
+    # Measured: ranks 8 -> 1, back to 2 at epoch 84, best epoch 89, stopped at 94.
+    assert final_since <= stop.best_epoch_ < model.n_iter_ < 200
+    assert model.n_components_ == 2
     assert len(model.validation_scores_) == model.n_iter_
     assert model.module_.n_components == model.n_components_
     assert np.isfinite(model.best_validation_score_)
