@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from ._base import BaseRRAE
 
@@ -241,6 +241,27 @@ class RankSchedule(Callback):
         if self._done:
             raise KeyboardInterrupt  # how skorch callbacks end training
 
+    @property
+    def at_final_rank(self):
+        """True once the rank is settled (the final phase)."""
+        return self._phase == "final"
+
+
+class FinalRankEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that only counts epochs at the final rank.
+
+    While :class:`RankSchedule` still changes the rank, the validation loss jumps
+    at every pruning and restoring the best weights would bring back weights of
+    another rank; so the count, the best score and the best weights are reset
+    at every epoch before the final phase.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if not dict(net.callbacks_)["rank_schedule"].at_final_rank:
+            self.on_train_begin(net)
+            return
+        super().on_epoch_end(net, **kwargs)
+
 
 class AdaptiveRRAETransformer(BaseRRAE):
     """Rank Reduction Autoencoder that finds its rank while it trains.
@@ -297,10 +318,41 @@ class AdaptiveRRAETransformer(BaseRRAE):
         left untouched.
 
     verbose : int, default=0
-        If positive, skorch prints one line per epoch.
+        If positive, skorch prints one line per epoch and shows a progress bar
+        over the batches of each epoch (skorch's ``ProgressBar``, tqdm).
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra callbacks for the training loop.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (a split seeded by
+        ``random_state``) and stop when the validation loss has not improved
+        by at least ``tol`` for ``n_iter_no_change`` epochs in a row, then go
+        back to the weights of the best epoch (skorch's ``EarlyStopping`` with
+        ``load_best=True``, as ``MLPRegressor`` does). The validation loss is
+        computed like the training loss, each validation batch's latent
+        truncated to the current rank. The basis is then built from all of
+        ``X``. Without early stopping, training runs ``max_epochs`` epochs.
+
+    validation_fraction : float, default=0.1
+        Fraction of the samples held out when ``early_stopping`` is on.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before early stopping ends
+        training.
+
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as an
+        improvement. The loss is measured on data scaled to unit mean feature
+        variance, so ``tol`` is a fraction of the data's mean feature variance.
+        Only used with ``early_stopping``.
+
+    warm_start : bool, default=False
+        If True, :meth:`fit` on a fitted estimator continues from its weights
+        and optimizer state (hyperparameters such as ``lr``, ``max_epochs`` or
+        ``n_components`` take their current values; the architecture must be
+        unchanged) and keeps the scaling of the first fit; the basis is rebuilt.
+        ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` are extended.
 
     **kwargs : dict
         Parameters routed to skorch (prefix ``optimizer__``).
@@ -331,6 +383,16 @@ class AdaptiveRRAETransformer(BaseRRAE):
     loss_curve_ : list of float
         Mean training loss of each epoch, in the units of ``X``.
 
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the score of each epoch on the held-out
+        samples: minus the mean squared reconstruction error in the units of
+        ``X`` (the sign of :meth:`score`, higher is better; batch-wise
+        truncation as in training). None otherwise.
+
+    best_validation_score_ : float or None
+        With ``early_stopping``, the validation score of the epoch whose
+        weights were kept. None otherwise.
+
     net_ : skorch.NeuralNet
         The skorch net; ``net_.callbacks_`` holds the :class:`RankSchedule`.
 
@@ -360,6 +422,13 @@ class AdaptiveRRAETransformer(BaseRRAE):
     the target, three times in a row. Pruning drops one mode at a time but
     doubles the step after each success, and goes back to single steps after a
     failed multi-mode step. See :class:`RankSchedule` for the phases.
+
+    Early stopping: the rank schedule decides on the training loss; early
+    stopping only counts epochs once the rank is settled (the schedule's final
+    phase, see ``FinalRankEarlyStopping``), so the weights it restores are of
+    the final rank. The final phase ends at whichever comes first: a
+    stagnating training loss, ``n_iter_no_change`` epochs without validation
+    improvement, or ``max_epochs``.
 
     Examples
     --------
@@ -392,6 +461,11 @@ class AdaptiveRRAETransformer(BaseRRAE):
         random_state=None,
         verbose=0,
         callbacks=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
         **kwargs,
     ):
         self.max_components = max_components
@@ -408,6 +482,11 @@ class AdaptiveRRAETransformer(BaseRRAE):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
             **kwargs,
         )
 
@@ -422,6 +501,15 @@ class AdaptiveRRAETransformer(BaseRRAE):
         if self.max_epochs != "auto":
             return self.max_epochs
         return 2 * super()._n_epochs(n_batches)
+
+    def _early_stopping(self):
+        return FinalRankEarlyStopping(
+            monitor="valid_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=True,
+        )
 
     def _schedule_callbacks(self, rank, n_batches, n_epochs):
         return [("rank_schedule", RankSchedule(start_rank=rank, total_steps=n_epochs * n_batches))]

@@ -12,26 +12,36 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.model_selection import train_test_split
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.helper import predefined_split
 
 from ._modules import ACTIVATIONS, RRAEModule
 from ._training import (
+    ArrayDataset,
     BatchIterator,
     DivergenceGuard,
     TensorDataset,
     TrainingDivergedError,
     count_batches,
+    row_chunks,
+    scan,
+    to_device,
 )
 from ._truncation import top_eigenpairs
 
-# Rows per chunk when encoding, decoding or scanning data outside training: keeps
-# memory bounded whatever the number of samples.
-_CHUNK_ROWS = 8192
-# Rows per forward pass at inference (see BaseRRAE._map_rows); divides _CHUNK_ROWS.
+# Encoding, decoding and scanning data outside training go by chunks of _training.CHUNK_ROWS
+# rows, which keeps memory bounded whatever the number of samples.
+# Rows per forward pass at inference (see BaseRRAE._map_rows); divides CHUNK_ROWS.
 _BLOCK_ROWS = 256
+# Training data whose scaled float32 copy is at most this large is scaled once and
+# held as one tensor on the training device (one transfer to a GPU); larger data,
+# e.g. a memmap, is read, scaled and moved batch by batch (ArrayDataset).
+_WHOLE_TENSOR_MAX_BYTES = 256 * 2**20
 
 # max_epochs="auto": at least this many passes over the data and this many steps.
 _AUTO_MIN_EPOCHS = 20
@@ -59,15 +69,42 @@ def _resolve_device(device):
     return str(resolved)
 
 
+def _fork_rng(device):
+    """``torch.random.fork_rng`` over the CPU and, when training there, ``device``."""
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    return torch.random.fork_rng(devices=devices)
+
+
+def _continue_training(net, previous):
+    """Start ``net`` (new, initialized) from the weights and optimizer state of ``previous``.
+
+    The stored basis is not carried over: it is rebuilt after training. The
+    optimizer keeps its state (Adam's moments, say) but takes its
+    hyperparameters (``lr``, ``optimizer__*``) from ``net``, that is from the
+    current parameters.
+    """
+    state = {k: v for k, v in previous.module_.state_dict().items() if k != "basis"}
+    try:
+        loaded = net.module_.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(
+            "warm_start=True continues from the weights of the previous fit, but the "
+            "network's architecture (latent_dim, hidden layer sizes) changed since then. "
+            "Refit with warm_start=False."
+        ) from exc
+    if loaded.unexpected_keys or set(loaded.missing_keys) != {"basis"}:
+        raise ValueError("warm_start=True: the previous fit's network does not match the current one.")
+    if type(net.optimizer_) is type(previous.optimizer_):
+        current = [{k: v for k, v in g.items() if k != "params"} for g in net.optimizer_.param_groups]
+        net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+        for group, hyper in zip(net.optimizer_.param_groups, current, strict=True):
+            group.update(hyper)
+
+
 def _flip_signs(basis):
     """Deterministic signs: the largest-magnitude entry of each row is positive."""
     largest = basis.gather(1, basis.abs().argmax(dim=1, keepdim=True))
     return basis * torch.where(largest < 0, -1.0, 1.0).to(basis)
-
-
-def _row_chunks(n_rows, chunk=_CHUNK_ROWS):
-    for start in range(0, n_rows, chunk):
-        yield slice(start, min(start + chunk, n_rows))
 
 
 class _Scaling:
@@ -85,21 +122,21 @@ class _Scaling:
     border pixels) by huge gains, and a test image that lights one of them up is
     encoded as garbage (held-out MSE 1.8 x PCA's on MNIST-20k instead of 0.55 x).
 
-    Everything is computed chunk by chunk, after a division by ``max|X|`` that
-    keeps huge values finite in float64.
+    Everything is computed chunk by chunk (a memmap is never resident whole),
+    after a division by ``max|X|`` that keeps huge values finite in float64.
     """
 
     def __init__(self, X):
         n_samples, n_features = X.shape
-        magnitude = max(float(np.max(np.abs(X[s]))) for s in _row_chunks(n_samples))
+        magnitude = max(float(np.max(np.abs(block))) for block in scan(X))
         self.magnitude = magnitude if magnitude > 0 else 1.0
         total = np.zeros(n_features)
-        for s in _row_chunks(n_samples):
-            total += (X[s] / self.magnitude).sum(axis=0, dtype=np.float64)
+        for block in scan(X):
+            total += (block / self.magnitude).sum(axis=0, dtype=np.float64)
         self.mean = total / n_samples
         sum_sq = np.zeros(n_features)
-        for s in _row_chunks(n_samples):
-            sum_sq += ((X[s] / self.magnitude - self.mean) ** 2).sum(axis=0, dtype=np.float64)
+        for block in scan(X):
+            sum_sq += ((block / self.magnitude - self.mean) ** 2).sum(axis=0, dtype=np.float64)
         self.feature_std = np.sqrt(sum_sq / n_samples)
         rms = float(np.sqrt(np.mean(self.feature_std**2)))
         self.scale = rms if rms > 0 else 1.0
@@ -107,7 +144,7 @@ class _Scaling:
     def forward(self, X):
         """Data units to model units, as a new float32 array."""
         out = np.empty(X.shape, dtype=np.float32)
-        for s in _row_chunks(X.shape[0]):
+        for s in row_chunks(X.shape[0]):
             out[s] = (X[s] / self.magnitude - self.mean) / self.scale
         return out
 
@@ -142,6 +179,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -159,6 +201,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         random_state=None,
         verbose=0,
         callbacks=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -173,6 +220,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
         self._extra_params = kwargs
 
     # -- parameters routed to skorch (``optimizer__weight_decay=...``) ---------------
@@ -265,10 +317,16 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` and build the global latent basis.
 
+        With ``warm_start=True`` and a fitted estimator, training continues from
+        the current weights and optimizer state (and keeps the scaling of the
+        first fit); the basis is rebuilt from ``X``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data. It is not modified.
+            Training data. It is not modified. Data too large to copy (for
+            instance a ``numpy.memmap``) is read, scaled and moved to the device
+            batch by batch.
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -279,44 +337,131 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         self._validate_params()
         self._check_extra_params()
-        X = self._validate_input(X, reset=True)
+        warm = self.warm_start and hasattr(self, "net_")
+        X = self._validate_training_input(X, reset=not warm)
         n_samples, n_features = X.shape
         self._check_params(n_samples, n_features)
         rank = self._start_rank(n_samples, n_features)
         device = _resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-        self._scaling = _Scaling(X)
-        Xt = torch.from_numpy(self._scaling.forward(X)).to(device)
-        fork_devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
+        if not warm:
+            self._scaling = _Scaling(X)
+        data = self._training_data(X, device)
+        train, valid = self._split(data, seed, rank)
+        with _fork_rng(device):
             torch.manual_seed(seed)
-            net = self._build_net(n_features, n_samples, rank, device, seed)
+            net = self._build_net(n_features, len(train), rank, device, seed, valid=valid)
             net.initialize()
-            net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
-            try:
-                net.partial_fit(TensorDataset(Xt))
-            except torch.linalg.LinAlgError as exc:
-                raise TrainingDivergedError(
-                    f"Training diverged: the batch latent is no longer finite. Lower the "
-                    f"learning rate `lr` (currently {self.lr})."
-                ) from exc
-        self.net_ = net
-        self._after_training(net)
-        self.n_iter_ = len(net.history)
-        with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
-            to_data_units = np.float64(self._scaling.data_scale) ** 2
-            self.loss_curve_ = [float(loss * to_data_units) for loss in net.history[:, "train_loss"]]
-        self._fit_basis(Xt)
+            if warm:
+                _continue_training(net, self.net_)
+            else:
+                net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
+            self._run(net, train)
+        net.train_split = None  # the net_ must not keep (nor pickle) the validation data
+        self._record_training(net, warm)
+        for name in ("latent_gram_", "n_samples_seen_"):  # partial_fit's state
+            self.__dict__.pop(name, None)
+        self._fit_basis(data)
         return self
 
-    def _build_net(self, n_features, n_samples, rank, device, seed):
+    def _validate_training_input(self, X, reset):
+        """``_validate_input`` with the finiteness check done chunk by chunk.
+
+        ``validate_data`` does not copy an array that already has a float dtype;
+        checking it in chunks keeps a memmap from becoming resident whole.
+        """
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            accept_sparse=False,
+            ensure_all_finite=False,
+        )
+        for block in scan(X):
+            assert_all_finite(block, input_name="X", estimator_name=type(self).__name__)
+        return X
+
+    def _training_data(self, X, device):
+        """``X`` in model units as a dataset: one device tensor when it fits, else lazy."""
+        if X.shape[0] * X.shape[1] * 4 <= _WHOLE_TENSOR_MAX_BYTES:
+            return TensorDataset(torch.from_numpy(self._scaling.forward(X)).to(device))
+        return ArrayDataset(X, self._scaling.forward, device)
+
+    def _split(self, data, seed, rank):
+        """(training, validation) datasets; a seeded split only with early stopping."""
+        if not self.early_stopping:
+            return data, None
+        n_samples = len(data)
+        try:
+            train_rows, valid_rows = train_test_split(
+                np.arange(n_samples), test_size=self.validation_fraction, random_state=seed
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no sample to train "
+                f"on with n_samples={n_samples}."
+            ) from exc
+        if rank is not None and len(train_rows) <= rank:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves {len(train_rows)} "
+                f"training samples, not more than the rank {rank}."
+            )
+        return data.subset(np.sort(train_rows)), data.subset(np.sort(valid_rows))
+
+    def _early_stopping(self):
+        """MLPRegressor's rule on the validation loss: ``tol`` better within
+        ``n_iter_no_change`` epochs, else stop and go back to the best weights."""
+        return EarlyStopping(
+            monitor="valid_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=True,
+        )
+
+    def _run(self, net, dataset, epochs=None):
+        """``net.partial_fit`` with a clear error when the eigensolver meets a non-finite latent."""
+        try:
+            net.partial_fit(dataset, epochs=epochs)
+        except torch.linalg.LinAlgError as exc:
+            raise TrainingDivergedError(
+                f"Training diverged: the batch latent is no longer finite. Lower the "
+                f"learning rate `lr` (currently {self.lr})."
+            ) from exc
+
+    def _record_training(self, net, warm):
+        """Fitted attributes from the net's history; warm starts extend the curves."""
+        self.net_ = net
+        self._after_training(net)
+        with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
+            to_data_units = np.float64(self._scaling.data_scale) ** 2
+            losses = [float(loss * to_data_units) for loss in net.history[:, "train_loss"]]
+            valid = net.history[:, "valid_loss"] if self.early_stopping else []
+            scores = [-float(loss * to_data_units) for loss in valid]
+        self.n_iter_ = (self.n_iter_ if warm else 0) + len(net.history)
+        self.loss_curve_ = (self.loss_curve_ if warm else []) + losses
+        if not self.early_stopping:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            return
+        previous = getattr(self, "validation_scores_", None) if warm else None
+        self.validation_scores_ = (previous or []) + scores
+        # The score of the weights kept: EarlyStopping restores its best epoch.
+        best_epoch = dict(net.callbacks_)["early_stopping"].best_epoch_
+        self.best_validation_score_ = scores[best_epoch - 1] if best_epoch else scores[-1]
+
+    def _build_net(self, n_features, n_samples, rank, device, seed, valid=None):
         batch_size = min(self.batch_size, n_samples)
         min_batch_size = (rank or 0) + 1
         n_batches = count_batches(n_samples, batch_size, min_batch_size)
         n_epochs = self._n_epochs(n_batches)
         callbacks = [("divergence_guard", DivergenceGuard())]
         callbacks += self._schedule_callbacks(rank, n_batches, n_epochs)
+        if valid is not None:
+            callbacks.append(("early_stopping", self._early_stopping()))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
         callbacks += list(self.callbacks or [])
         return NeuralNet(
             module=RRAEModule,
@@ -338,7 +483,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_train__min_batch_size=min_batch_size,
             iterator_valid=BatchIterator,
-            train_split=None,
+            iterator_valid__min_batch_size=min_batch_size,
+            train_split=None if valid is None else predefined_split(valid),
             callbacks=callbacks,
             device=device,
             verbose=self.verbose,
@@ -347,7 +493,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             **self._extra_params,
         )
 
-    def _fit_basis(self, Xt):
+    def _fit_basis(self, data):
         """Global latent basis: top right singular vectors of the encoded training set.
 
         This is the paper's first recipe (v1). ``benchmarks/basis_recipes.py``
@@ -361,20 +507,38 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         small), else L x L accumulated chunk by chunk; only its top ``k``
         eigenpairs are computed. Without truncation (``n_components=None``) the
         code is the latent itself: the basis is the identity and only the
-        singular values are computed.
+        singular values are computed. With early stopping, all of ``X`` (training
+        and validation rows) is encoded.
         """
         module = self.net_.module_
-        n_samples, L = Xt.shape[0], self.latent_dim
+        if len(data) < self.latent_dim:
+            module.eval()
+            with torch.no_grad():
+                Z = torch.cat([module.encode(chunk) for chunk in data.chunks()]).double()
+            self._set_basis(Z @ Z.mT, Z)
+        else:
+            self._set_basis(self._latent_gram(data))
+
+    def _latent_gram(self, data):
+        """``Z.T @ Z`` (L x L, float64) of the encoded ``data``, chunk by chunk."""
+        module = self.net_.module_
         module.eval()
+        L = module.basis.shape[1]
+        gram = torch.zeros(L, L, dtype=torch.float64, device=self._module_device())
         with torch.no_grad():
-            if n_samples < L:
-                Z = torch.cat([module.encode(Xt[s]) for s in _row_chunks(n_samples)]).double()
-                gram = Z @ Z.mT
-            else:
-                gram = torch.zeros(L, L, dtype=torch.float64, device=Xt.device)
-                for s in _row_chunks(n_samples):
-                    Z = module.encode(Xt[s]).double()
-                    gram += Z.mT @ Z
+            for chunk in data.chunks():
+                Z = module.encode(chunk).double()
+                gram += Z.mT @ Z
+        return gram
+
+    def _set_basis(self, gram, Z=None):
+        """Store the top eigenvectors of a latent Gram matrix as the global basis.
+
+        ``gram`` is ``Z.T @ Z`` (L x L), or ``Z @ Z.T`` (N x N) with the latents
+        ``Z`` given, whose left singular vectors are then turned into right ones.
+        """
+        module = self.net_.module_
+        L = module.basis.shape[1]
         k = module.n_components
         if k is None:
             evals = torch.linalg.eigvalsh(gram).flip(-1).clamp_min(0)
@@ -384,7 +548,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.components_ = np.eye(L)
             return
         evals, vecs = top_eigenpairs(gram, k)
-        if n_samples < L:
+        if Z is not None:
             # Right singular vectors from the left ones; QR only guards against
             # vanishing singular values (a latent of rank below k).
             vecs = Z.mT @ (vecs / evals.sqrt().clamp_min(torch.finfo(Z.dtype).tiny))
@@ -394,6 +558,57 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.n_components_ = k
         self.singular_values_ = evals.sqrt().cpu().numpy()
         self.components_ = basis.cpu().numpy()
+
+    # -- streaming ----------------------------------------------------------------
+
+    def _partial_fit(self, X):
+        """One epoch on the chunk ``X``, then the basis from the running latent Gram.
+
+        The first call (on an unfitted estimator) builds the model and takes the
+        scaling statistics from this chunk; later calls keep the net, its
+        optimizer state and its shuffling generator.
+        """
+        first = not hasattr(self, "net_")
+        if first:
+            self._validate_params()
+            self._check_extra_params()
+        X = self._validate_training_input(X, reset=first)
+        n_samples, n_features = X.shape
+        if first:
+            self._check_params(n_samples, n_features)
+        rank = self._start_rank(n_samples, n_features)
+        if first:
+            device = _resolve_device(self.device)
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self._scaling = _Scaling(X)
+            with _fork_rng(device):
+                torch.manual_seed(seed)
+                net = self._build_net(n_features, n_samples, rank, device, seed)
+                net.initialize()
+                net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
+            self.n_iter_, self.loss_curve_ = 0, []
+        else:
+            net = self.net_
+            device = str(net.device)
+            # After a fit with early stopping: no validation split here.
+            net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if name != "early_stopping"]
+        data = self._training_data(X, device)
+        with _fork_rng(device):
+            self._run(net, data, epochs=1)
+        self.net_ = net
+        with np.errstate(over="ignore"):
+            to_data_units = np.float64(self._scaling.data_scale) ** 2
+            self.loss_curve_ = self.loss_curve_ + [float(net.history[-1, "train_loss"] * to_data_units)]
+        self.n_iter_ += 1
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        gram = self._latent_gram(data).cpu().numpy()
+        if hasattr(self, "latent_gram_"):
+            gram += self.latent_gram_
+        self.latent_gram_ = gram
+        self.n_samples_seen_ = getattr(self, "n_samples_seen_", 0) + n_samples
+        self._set_basis(torch.from_numpy(gram).to(self._module_device()))
+        return self
 
     # -- inference ----------------------------------------------------------------
 
@@ -410,8 +625,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _module_device(self):
         return self.net_.module_.basis.device
 
-    def _map_rows(self, fn, X, n_out):
+    def _map_rows(self, fn, X, n_out, prepare=None):
         """Apply ``fn`` (float32 tensor -> float32 tensor) to ``X`` block by block.
+
+        ``prepare`` (numpy rows -> float32 numpy rows, e.g. the scaling) is applied
+        chunk by chunk too, so no whole-size copy of ``X`` is made.
 
         Every call of ``fn`` gets exactly ``_BLOCK_ROWS`` rows (the last block is
         zero-padded): BLAS picks its kernel by the number of rows, and a fixed count
@@ -423,8 +641,9 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         out = np.empty((X.shape[0], n_out), dtype=np.float32)
         device = self._module_device()
         with torch.no_grad():
-            for s in _row_chunks(X.shape[0]):
-                chunk = torch.from_numpy(np.ascontiguousarray(X[s], dtype=np.float32)).to(device)
+            for s in row_chunks(X.shape[0]):
+                rows = np.ascontiguousarray(X[s], dtype=np.float32) if prepare is None else prepare(X[s])
+                chunk = to_device(rows, device)
                 n_rows = chunk.shape[0]
                 pad = -n_rows % _BLOCK_ROWS
                 if pad:
@@ -435,7 +654,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _codes(self, X):
         """Validated ``X`` (data units) to codes, float32."""
-        return self._map_rows(self.net_.module_.to_codes, self._scaling.forward(X), self.n_components_)
+        module = self.net_.module_
+        return self._map_rows(module.to_codes, X, self.n_components_, prepare=self._scaling.forward)
 
     def _decode_codes(self, codes, dtype):
         Z = self._map_rows(self.net_.module_.from_codes, codes, self.n_features_in_)

@@ -74,11 +74,42 @@ class RRAETransformer(BaseRRAE):
         left untouched either way.
 
     verbose : int, default=0
-        If positive, skorch prints one line per epoch.
+        If positive, skorch prints one line per epoch and shows a progress bar
+        over the batches of each epoch (skorch's ``ProgressBar``, tqdm).
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra callbacks for the skorch training loop (early stopping, learning
         rate schedules, checkpoints, progress bars, your own).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (a split seeded by
+        ``random_state``) and stop when the validation loss has not improved
+        by at least ``tol`` for ``n_iter_no_change`` epochs in a row, then go
+        back to the weights of the best epoch (skorch's ``EarlyStopping`` with
+        ``load_best=True``, as ``MLPRegressor`` does). The validation loss is
+        computed like the training loss, each validation batch's latent
+        truncated to the current rank. The basis is then built from all of
+        ``X``. Without early stopping, training runs ``max_epochs`` epochs.
+
+    validation_fraction : float, default=0.1
+        Fraction of the samples held out when ``early_stopping`` is on.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before early stopping ends
+        training.
+
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as an
+        improvement. The loss is measured on data scaled to unit mean feature
+        variance, so ``tol`` is a fraction of the data's mean feature variance.
+        Only used with ``early_stopping``.
+
+    warm_start : bool, default=False
+        If True, :meth:`fit` on a fitted estimator continues from its weights
+        and optimizer state (hyperparameters such as ``lr``, ``max_epochs`` or
+        ``n_components`` take their current values; the architecture must be
+        unchanged) and keeps the scaling of the first fit; the basis is rebuilt.
+        ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` are extended.
 
     **kwargs : dict
         Parameters routed to skorch, named skorch-style. Supported prefix:
@@ -107,6 +138,23 @@ class RRAETransformer(BaseRRAE):
     loss_curve_ : list of float
         Mean training loss of each epoch: the mean squared reconstruction
         error with the batch-wise truncation, in the units of ``X``.
+
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the score of each epoch on the held-out
+        samples: minus the mean squared reconstruction error in the units of
+        ``X`` (the sign of :meth:`score`, higher is better; batch-wise
+        truncation as in training). None otherwise.
+
+    best_validation_score_ : float or None
+        With ``early_stopping``, the validation score of the epoch whose
+        weights were kept. None otherwise.
+
+    latent_gram_ : ndarray of shape (latent_dim, latent_dim)
+        After :meth:`partial_fit` only: the running sum of ``Z.T @ Z`` over the
+        encoded chunks, from which the basis is taken (float64, model units).
+
+    n_samples_seen_ : int
+        After :meth:`partial_fit` only: the number of samples streamed so far.
 
     net_ : skorch.NeuralNet
         The skorch net that trained the module; ``net_.history`` holds the
@@ -177,6 +225,11 @@ class RRAETransformer(BaseRRAE):
         random_state=None,
         verbose=0,
         callbacks=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
         **kwargs,
     ):
         self.n_components = n_components
@@ -193,6 +246,11 @@ class RRAETransformer(BaseRRAE):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
             **kwargs,
         )
 
@@ -200,3 +258,40 @@ class RRAETransformer(BaseRRAE):
         if self.n_components is not None:
             self._check_rank(self.n_components, "n_components", n_samples, n_features)
         return self.n_components
+
+    def partial_fit(self, X, y=None):
+        """Train on one chunk of data for one epoch; refresh the basis from all data seen.
+
+        Streaming counterpart of :meth:`fit` (for dask-ml's ``Incremental``, or
+        a loop over chunks of data too large for memory). The first call on an
+        unfitted estimator builds the model and takes the scaling statistics
+        (per-feature mean and spread, global scale) from this first chunk, which
+        should therefore be representative; later calls keep them, and keep the
+        weights, the optimizer state and the shuffling generator. Each call runs
+        one pass over ``X`` in mini-batches (like ``MLPRegressor.partial_fit``);
+        early stopping does not apply.
+
+        After each call the global basis is the top ``n_components``
+        eigenvectors of ``latent_gram_``, the running sum of ``Z.T @ Z`` over
+        every chunk seen, where ``Z`` is the chunk's latent encoded right after
+        training on it. Each chunk's contribution keeps the encoder of its time
+        and is never recomputed: while the encoder still changes a lot, early
+        chunks enter the basis with stale latents. This is the approximation
+        that lets the basis reflect all data seen without storing or re-reading
+        it; once training has settled (or for the best basis), call :meth:`fit`
+        with ``warm_start=True``, which rebuilds the basis from the data it is
+        given with the current encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk; it must have at least ``n_components`` rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The transformer, usable after every call.
+        """
+        return self._partial_fit(X)
