@@ -293,5 +293,21 @@ class RRAETransformer(BaseRRAE):
         -------
         self : object
             The transformer, usable after every call.
+
+        See Also
+        --------
+        fit : Train on all the data at once (``warm_start=True`` continues training).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_rrae import RRAETransformer
+        >>> X = np.random.RandomState(0).normal(size=(200, 8))
+        >>> rrae = RRAETransformer(n_components=2, latent_dim=8, hidden_layer_sizes=(16,),
+        ...                        batch_size=50, random_state=0)
+        >>> for chunk in np.array_split(X, 4):
+        ...     rrae = rrae.partial_fit(chunk)
+        >>> rrae.n_samples_seen_, rrae.transform(X).shape
+        (200, (200, 2))
         """
         return self._partial_fit(X)

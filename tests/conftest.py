@@ -1,17 +1,8 @@
 import os
+from pathlib import Path
 
-# scikit-learn runs its array-API check only when SciPy's array API support is on,
-# which must be set before SciPy is first imported.
-os.environ.setdefault("SCIPY_ARRAY_API", "1")
-
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-# Small, fast, repeatable: the suite must run in minutes on 2 CPU cores.
-torch.set_num_threads(min(2, torch.get_num_threads()))
+import numpy as np
+import pytest
 
 SHARED_DATA = Path(
     os.environ.get("SKLEARN_RRAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

@@ -1,0 +1,15 @@
+"""Settings for the whole test run: the tests and the docstring examples."""
+
+import os
+
+# scikit-learn runs its array-API check only when SciPy's array API support is on,
+# which must be set before SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import torch  # noqa: E402
+
+# Small, fast, repeatable: the suite must run in minutes on 2 CPU cores. The test
+# networks are tiny, so a second intra-op thread buys nothing; and where another
+# process holds a core, torch's threads wait on each other at every operation
+# (small fits measured 10-25 x slower with 2 threads on a loaded 2-core machine).
+torch.set_num_threads(1)
