@@ -285,8 +285,25 @@ class AdaptiveRRAETransformer(BaseRRAE):
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra callbacks for the training loop.
 
+    architecture : {"mlp", "cnn"}, default="mlp"
+        Built-in networks: fully connected, or convolutional for images given
+        as flat rows (set ``input_shape``), as in :class:`RRAETransformer`.
+
+    input_shape : tuple of int or None, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of one sample (one
+        entry may be -1), as in :class:`RRAETransformer`.
+
+    encoder : torch.nn.Module class or instance, default=None
+        A network of your own, ``(batch, n_features_in_)`` to ``(batch,
+        latent_dim)``, as in :class:`RRAETransformer`.
+
+    decoder : torch.nn.Module class or instance, default=None
+        A network of your own, ``(batch, latent_dim)`` to ``(batch,
+        n_features_in_)``, as in :class:`RRAETransformer`.
+
     **kwargs : dict
-        Parameters routed to skorch (prefix ``optimizer__``).
+        Parameters routed skorch-style: ``optimizer__<name>``,
+        ``encoder__<name>``, ``decoder__<name>``.
 
     Attributes
     ----------
@@ -322,6 +339,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
+
+    input_shape_ : tuple of int or None
+        ``input_shape`` resolved to ``(channels, height, width)``; None when
+        ``input_shape`` is None.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when they are all strings.
@@ -374,6 +395,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
         random_state=None,
         verbose=0,
         callbacks=None,
+        architecture="mlp",
+        input_shape=None,
+        encoder=None,
+        decoder=None,
         **kwargs,
     ):
         self.max_components = max_components
@@ -390,6 +415,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
             random_state=random_state,
             verbose=verbose,
             callbacks=callbacks,
+            architecture=architecture,
+            input_shape=input_shape,
+            encoder=encoder,
+            decoder=decoder,
             **kwargs,
         )
 
