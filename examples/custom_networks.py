@@ -1,4 +1,4 @@
-"""A convolutional RRAE and a network of your own on the 8x8 digits (a minute or two on 2 CPU cores)."""
+"""A CNN RRAE and a network of your own on the 8x8 digits (about 3 minutes on 2 busy CPU cores)."""
 
 import numpy as np
 from sklearn.datasets import load_digits
