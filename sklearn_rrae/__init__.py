@@ -1,7 +1,8 @@
 """Rank Reduction Autoencoders for scikit-learn."""
 
 from ._adaptive import AdaptiveRRAETransformer, RankSchedule
+from ._cnn import ConvDecoder, ConvEncoder
 from ._rrae import RRAETransformer
 
-__all__ = ["AdaptiveRRAETransformer", "RRAETransformer", "RankSchedule"]
+__all__ = ["AdaptiveRRAETransformer", "ConvDecoder", "ConvEncoder", "RRAETransformer", "RankSchedule"]
 __version__ = "0.1.0"

@@ -353,9 +353,25 @@ class AdaptiveRRAETransformer(BaseRRAE):
         ``n_components`` take their current values; the architecture must be
         unchanged) and keeps the scaling of the first fit; the basis is rebuilt.
         ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` are extended.
+    architecture : {"mlp", "cnn"}, default="mlp"
+        Built-in networks: fully connected, or convolutional for images given
+        as flat rows (set ``input_shape``), as in :class:`RRAETransformer`.
+
+    input_shape : tuple of int or None, default=None
+        ``(channels, height, width)`` or ``(height, width)`` of one sample (one
+        entry may be -1), as in :class:`RRAETransformer`.
+
+    encoder : torch.nn.Module class or instance, default=None
+        A network of your own, ``(batch, n_features_in_)`` to ``(batch,
+        latent_dim)``, as in :class:`RRAETransformer`.
+
+    decoder : torch.nn.Module class or instance, default=None
+        A network of your own, ``(batch, latent_dim)`` to ``(batch,
+        n_features_in_)``, as in :class:`RRAETransformer`.
 
     **kwargs : dict
-        Parameters routed to skorch (prefix ``optimizer__``).
+        Parameters routed skorch-style: ``optimizer__<name>``,
+        ``encoder__<name>``, ``decoder__<name>``.
 
     Attributes
     ----------
@@ -401,6 +417,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
 
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
+
+    input_shape_ : tuple of int or None
+        ``input_shape`` resolved to ``(channels, height, width)``; None when
+        ``input_shape`` is None.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, when they are all strings.
@@ -466,6 +486,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
         n_iter_no_change=10,
         tol=1e-4,
         warm_start=False,
+        architecture="mlp",
+        input_shape=None,
+        encoder=None,
+        decoder=None,
         **kwargs,
     ):
         self.max_components = max_components
@@ -487,6 +511,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             warm_start=warm_start,
+            architecture=architecture,
+            input_shape=input_shape,
+            encoder=encoder,
+            decoder=decoder,
             **kwargs,
         )
 

@@ -6,6 +6,8 @@ global latent basis from the training data; ``transform`` and
 ``inverse_transform`` only encode/decode and project on that stored basis.
 """
 
+import copy
+import inspect
 import math
 import numbers
 
@@ -20,7 +22,8 @@ from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.helper import predefined_split
 
-from ._modules import ACTIVATIONS, RRAEModule
+from ._cnn import ConvDecoder, ConvEncoder
+from ._modules import ACTIVATIONS, RRAEModule, make_mlp
 from ._training import (
     ArrayDataset,
     BatchIterator,
@@ -47,8 +50,15 @@ _WHOLE_TENSOR_MAX_BYTES = 256 * 2**20
 _AUTO_MIN_EPOCHS = 20
 _AUTO_MIN_STEPS = 1000
 
-# Keyword arguments routed to skorch, the way skorch itself names them.
-_ROUTED_PREFIXES = ("optimizer__",)
+# Keyword arguments routed to skorch or to the networks, the way skorch names them.
+_ROUTED_PREFIXES = ("optimizer__", "encoder__", "decoder__")
+
+# What the estimator fills in when it builds a network class, for those of these
+# names the class's constructor takes, and the parameter each value comes from.
+_NETWORK_ARGUMENTS = {"n_features": "the data", "latent_dim": "latent_dim", "input_shape": "input_shape"}
+
+# Rows of the dummy batch that checks a network pair's shapes before training.
+_CHECK_ROWS = 2
 
 
 def _resolve_device(device):
@@ -105,6 +115,63 @@ def _flip_signs(basis):
     """Deterministic signs: the largest-magnitude entry of each row is positive."""
     largest = basis.gather(1, basis.abs().argmax(dim=1, keepdim=True))
     return basis * torch.where(largest < 0, -1.0, 1.0).to(basis)
+
+
+def _accepted_arguments(network_class, given):
+    """The entries of ``given`` that ``network_class``'s constructor takes by name."""
+    try:
+        parameters = inspect.signature(network_class).parameters
+    except (TypeError, ValueError):  # no introspectable signature: pass nothing
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return {k: v for k, v in given.items() if v is not None}
+    return {k: v for k, v in given.items() if k in parameters}
+
+
+def _describe(output):
+    if isinstance(output, torch.Tensor):
+        return f"a tensor of shape {tuple(output.shape)} and dtype {output.dtype}"
+    return f"an object of type {type(output).__name__}"
+
+
+def _check_network_shapes(encoder, decoder, n_features, latent_dim):
+    """Run a dummy batch through both networks; raise if a shape does not line up.
+
+    The networks are put in evaluation mode for it (no dropout, no batch
+    statistics updated) and given back in the mode they had.
+    """
+    for role, network, n_in, n_out, expected in (
+        ("encoder", encoder, n_features, latent_dim, "latent_dim"),
+        ("decoder", decoder, latent_dim, n_features, "n_features"),
+    ):
+        if not isinstance(network, torch.nn.Module):
+            raise TypeError(f"'{role}' must build a torch.nn.Module. It gave {network!r}.")
+        parameter = next(iter(network.parameters()), None)
+        dummy = torch.zeros(_CHECK_ROWS, n_in, device=None if parameter is None else parameter.device)
+        was_training = network.training
+        network.eval()
+        try:
+            with torch.no_grad():
+                output = network(dummy)
+        except Exception as exc:
+            raise ValueError(
+                f"The {role} {type(network).__name__} failed on a batch of shape {tuple(dummy.shape)}: "
+                f"{exc}. The {role} must map (batch, {n_in}) to (batch, {n_out})."
+            ) from exc
+        finally:
+            network.train(was_training)
+        ok = (
+            isinstance(output, torch.Tensor)
+            and output.is_floating_point()
+            and tuple(output.shape) == (_CHECK_ROWS, n_out)
+        )
+        if not ok:
+            source = "n_features of X" if role == "decoder" else "the estimator's latent_dim"
+            raise ValueError(
+                f"The {role} {type(network).__name__} must map a float batch of shape (batch, {n_in}) to "
+                f"(batch, {n_out}) ({expected}={n_out} from {source}); on a batch of shape "
+                f"{tuple(dummy.shape)} it returned {_describe(output)}."
+            )
 
 
 class _Scaling:
@@ -184,6 +251,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
+        "architecture": [StrOptions({"mlp", "cnn"})],
+        "input_shape": ["array-like", None],
+        "encoder": [type, torch.nn.Module, None],
+        "decoder": [type, torch.nn.Module, None],
     }
 
     def __init__(
@@ -206,6 +277,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         n_iter_no_change=10,
         tol=1e-4,
         warm_start=False,
+        architecture="mlp",
+        input_shape=None,
+        encoder=None,
+        decoder=None,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -225,9 +300,13 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.warm_start = warm_start
+        self.architecture = architecture
+        self.input_shape = input_shape
+        self.encoder = encoder
+        self.decoder = decoder
         self._extra_params = kwargs
 
-    # -- parameters routed to skorch (``optimizer__weight_decay=...``) ---------------
+    # -- routed parameters (``optimizer__weight_decay=...``, ``encoder__channels=...``) --
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
@@ -267,6 +346,70 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"'optimizer' must be a torch.optim.Optimizer subclass such as torch.optim.Adam. "
                 f"Got {self.optimizer!r}."
             )
+        self._resolve_input_shape(n_features)
+        for role in ("encoder", "decoder"):
+            self._check_network_param(role)
+
+    def _resolve_input_shape(self, n_features):
+        """``input_shape`` as (channels, height, width), its -1 inferred; None if unset."""
+        shape = self.input_shape
+        if shape is None:
+            if self.architecture == "cnn":
+                raise ValueError(
+                    "architecture='cnn' needs the image size: set 'input_shape' to (channels, height, "
+                    "width) or (height, width), e.g. input_shape=(28, 28) for MNIST rows of 784 "
+                    "pixels, or (1, -1) to read each row as a one-dimensional signal."
+                )
+            return None
+        sizes = tuple(np.atleast_1d(np.asarray(shape, dtype=object)).ravel())
+        valid = len(sizes) in (2, 3) and all(
+            isinstance(s, numbers.Integral) and (s > 0 or s == -1) for s in sizes
+        )
+        if not valid or sizes.count(-1) > 1:
+            raise ValueError(
+                f"'input_shape' must be (channels, height, width) or (height, width): positive ints, "
+                f"at most one of them -1 (inferred from n_features, as in numpy.reshape). Got {shape!r}."
+            )
+        sizes = tuple(int(s) for s in sizes)
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes and n_features % known == 0:
+            sizes = tuple(n_features // known if s == -1 else s for s in sizes)
+        if math.prod(sizes) != n_features:
+            raise ValueError(
+                f"input_shape={shape!r} does not match the data: X has n_features={n_features}, "
+                f"which is not {'a multiple of ' if -1 in sizes else ''}{known}."
+            )
+        return sizes if len(sizes) == 3 else (1, *sizes)
+
+    def _check_network_param(self, role):
+        """``encoder`` / ``decoder`` is None, an nn.Module class or instance, with fitting kwargs."""
+        network = getattr(self, role)
+        if isinstance(network, type) and not issubclass(network, torch.nn.Module):
+            raise TypeError(
+                f"'{role}' must be a torch.nn.Module subclass or instance, or None. Got {network!r}."
+            )
+        routed = sorted(self._network_kwargs(role))
+        if routed and isinstance(network, torch.nn.Module):
+            raise ValueError(
+                f"{', '.join(f'{role}__{k}' for k in routed)} only apply when '{role}' is a class; "
+                f"'{role}' is an instance ({type(network).__name__}): configure it before passing it."
+            )
+        if routed and network is None and self.architecture == "mlp":
+            raise ValueError(
+                f"{', '.join(f'{role}__{k}' for k in routed)} only apply to a '{role}' class or to the "
+                f"built-in CNN (architecture='cnn'); the built-in MLP is set by hidden_layer_sizes, "
+                f"decoder_hidden_layer_sizes and activation."
+            )
+        taken = sorted(set(routed) & set(_NETWORK_ARGUMENTS))
+        if taken:
+            raise ValueError(
+                f"'{role}__{taken[0]}' cannot be set: the estimator passes {taken[0]} from "
+                f"{_NETWORK_ARGUMENTS[taken[0]]}."
+            )
+
+    def _network_kwargs(self, role):
+        prefix = f"{role}__"
+        return {k[len(prefix) :]: v for k, v in self._extra_params.items() if k.startswith(prefix)}
 
     def _check_rank(self, k, name, n_samples, n_features):
         """``k`` (the value of parameter ``name``) is a rank the model and data allow."""
@@ -463,6 +606,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks += list(self.callbacks or [])
+        encoder, decoder = self._build_networks(n_features)
         return NeuralNet(
             module=RRAEModule,
             module__n_features=n_features,
@@ -473,6 +617,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 None if self.decoder_hidden_layer_sizes is None else tuple(self.decoder_hidden_layer_sizes)
             ),
             module__activation=self.activation,
+            module__encoder=encoder,
+            module__decoder=decoder,
             criterion=torch.nn.MSELoss,
             optimizer=self.optimizer,
             lr=self.lr,
@@ -490,8 +636,55 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             verbose=self.verbose,
             # skorch formats its epoch table even when it prints nothing.
             **({} if self.verbose else {"callbacks__print_log": None}),
-            **self._extra_params,
+            **{k: v for k, v in self._extra_params.items() if k.startswith("optimizer__")},
         )
+
+    # -- the networks -------------------------------------------------------------
+
+    def _build_networks(self, n_features):
+        """The (encoder, decoder) pair to train, checked; (None, None) for the built-in MLP.
+
+        Classes are instantiated here (inside fit's seeded RNG scope); instances are
+        deep-copied, so that fit never changes the estimator's parameters.
+        """
+        self.input_shape_ = self._resolve_input_shape(n_features)
+        if self.architecture == "mlp" and self.encoder is None and self.decoder is None:
+            return None, None
+        encoder = self._build_network("encoder", n_features)
+        decoder = self._build_network("decoder", n_features)
+        _check_network_shapes(encoder, decoder, n_features, self.latent_dim)
+        return encoder, decoder
+
+    def _build_network(self, role, n_features):
+        network = getattr(self, role)
+        if isinstance(network, torch.nn.Module):
+            return copy.deepcopy(network)
+        kwargs = self._network_kwargs(role)
+        if network is None and self.architecture == "mlp":
+            # The other side is custom: this one is the MLP the estimator would build.
+            sizes = self.hidden_layer_sizes if role == "encoder" else self.decoder_hidden_layer_sizes
+            if sizes is None:
+                sizes = tuple(reversed(tuple(self.hidden_layer_sizes)))
+            widths = (n_features, self.latent_dim) if role == "encoder" else (self.latent_dim, n_features)
+            return make_mlp(widths[0], tuple(sizes), widths[1], self.activation)
+        if network is None:
+            network = ConvEncoder if role == "encoder" else ConvDecoder
+            kwargs = {"activation": self.activation, **kwargs}
+            if role == "decoder":
+                # The built-in decoder mirrors the encoder's layers unless told otherwise.
+                encoder_kwargs = self._network_kwargs("encoder")
+                mirrored = {k: encoder_kwargs[k] for k in ("channels", "kernel_size") if k in encoder_kwargs}
+                kwargs = {**mirrored, **kwargs}
+        given = {"n_features": n_features, "latent_dim": self.latent_dim, "input_shape": self.input_shape_}
+        kwargs = {**_accepted_arguments(network, given), **kwargs}
+        try:
+            return network(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"Could not build the {role} {network.__name__}(**{kwargs!r}): {exc}. Arguments go "
+                f"to it as {role}__<name>=...; the estimator passes n_features, latent_dim and "
+                f"input_shape to the constructors that take them."
+            ) from exc
 
     def _fit_basis(self, data):
         """Global latent basis: top right singular vectors of the encoded training set.

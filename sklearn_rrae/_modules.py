@@ -46,6 +46,10 @@ class RRAEModule(nn.Module):
         Decoder widths; None mirrors the encoder.
     activation : str
         Key of :data:`ACTIVATIONS`.
+    encoder, decoder : torch.nn.Module or None, default=None
+        Networks to use instead of the MLPs built from the sizes above: the
+        encoder maps ``(batch, n_features)`` to ``(batch, latent_dim)``, the
+        decoder maps back. They become submodules as they are (not copied).
 
     Notes
     -----
@@ -63,13 +67,23 @@ class RRAEModule(nn.Module):
         hidden_layer_sizes,
         decoder_hidden_layer_sizes=None,
         activation="relu",
+        encoder=None,
+        decoder=None,
     ):
         super().__init__()
         if decoder_hidden_layer_sizes is None:
             decoder_hidden_layer_sizes = tuple(reversed(hidden_layer_sizes))
         self.n_components = n_components
-        self.encoder = make_mlp(n_features, hidden_layer_sizes, latent_dim, activation)
-        self.decoder = make_mlp(latent_dim, decoder_hidden_layer_sizes, n_features, activation)
+        # Built in this order so that the default MLPs draw the same initial weights
+        # as before custom networks existed.
+        self.encoder = (
+            make_mlp(n_features, hidden_layer_sizes, latent_dim, activation) if encoder is None else encoder
+        )
+        self.decoder = (
+            make_mlp(latent_dim, decoder_hidden_layer_sizes, n_features, activation)
+            if decoder is None
+            else decoder
+        )
         self.register_buffer("basis", torch.zeros(0, latent_dim))
         # Fixed per-feature gain on the decoder's output (the feature's spread in the
         # training data): constant features come back exactly, small ones stay small.

@@ -110,10 +110,49 @@ class RRAETransformer(BaseRRAE):
         ``n_components`` take their current values; the architecture must be
         unchanged) and keeps the scaling of the first fit; the basis is rebuilt.
         ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` are extended.
+    architecture : {"mlp", "cnn"}, default="mlp"
+        Built-in networks. ``"mlp"``: fully connected encoder and decoder
+        (``hidden_layer_sizes``). ``"cnn"``: for images given as flat rows, a
+        :class:`~sklearn_rrae.ConvEncoder` (strided convolutions, then a linear
+        map to the latent) and its mirror image
+        :class:`~sklearn_rrae.ConvDecoder` (a linear map, then transposed
+        convolutions back to the exact image size); set ``input_shape``. Their
+        layers are set skorch-style: ``encoder__channels`` (default
+        ``(32, 64)``, one stride-2 convolution each) and
+        ``encoder__kernel_size`` (default 3), which the decoder mirrors unless
+        ``decoder__channels`` / ``decoder__kernel_size`` are given. The rank
+        truncation, the global basis and everything else are the same for both.
+
+    input_shape : tuple of int or None, default=None
+        Shape of one sample, ``(channels, height, width)`` or ``(height,
+        width)``, whose product must be ``n_features_in_``; one entry may be -1,
+        inferred from the data as in ``numpy.reshape`` (``(1, -1)`` reads each
+        row as a one-dimensional signal). Rows stay flat: the networks reshape
+        them. Required by ``architecture="cnn"``; otherwise only checked and
+        passed to custom networks.
+
+    encoder : torch.nn.Module class or instance, default=None
+        A network of your own instead of the built-in one. It must map a float32
+        batch of shape ``(batch, n_features_in_)`` to ``(batch, latent_dim)``.
+        A class is instantiated at :term:`fit` with the ``encoder__<name>``
+        parameters, plus ``n_features``, ``latent_dim`` and ``input_shape``
+        (``(channels, height, width)``, or None) for those of these names its
+        constructor takes (all of them, if it takes ``**kwargs``). An instance
+        is deep-copied at :term:`fit` and the copy trained, so the estimator's
+        parameter is never changed (its initial weights are then the
+        instance's own, not drawn from ``random_state``). The shapes are
+        checked on a dummy batch before training; a mismatch raises a
+        ValueError that says which network returned what.
+
+    decoder : torch.nn.Module class or instance, default=None
+        Same for the decoder: maps ``(batch, latent_dim)`` to ``(batch,
+        n_features_in_)``; class arguments as ``decoder__<name>``. Either
+        network may be custom and the other built-in.
 
     **kwargs : dict
-        Parameters routed to skorch, named skorch-style. Supported prefix:
-        ``optimizer__``.
+        Parameters routed skorch-style: ``optimizer__<name>`` to the optimizer,
+        ``encoder__<name>`` / ``decoder__<name>`` to a network class (the
+        ``encoder`` / ``decoder`` parameter, or the built-in CNN).
 
     Attributes
     ----------
@@ -165,6 +204,10 @@ class RRAETransformer(BaseRRAE):
 
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
+
+    input_shape_ : tuple of int or None
+        ``input_shape`` resolved to ``(channels, height, width)``; None when
+        ``input_shape`` is None.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`. Defined only when `X`
@@ -230,6 +273,10 @@ class RRAETransformer(BaseRRAE):
         n_iter_no_change=10,
         tol=1e-4,
         warm_start=False,
+        architecture="mlp",
+        input_shape=None,
+        encoder=None,
+        decoder=None,
         **kwargs,
     ):
         self.n_components = n_components
@@ -251,6 +298,10 @@ class RRAETransformer(BaseRRAE):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             warm_start=warm_start,
+            architecture=architecture,
+            input_shape=input_shape,
+            encoder=encoder,
+            decoder=decoder,
             **kwargs,
         )
 
