@@ -71,6 +71,19 @@ class ConvEncoder(nn.Module):
         Size of the square kernels (padding ``kernel_size // 2``).
     activation : str, default="silu"
         Key of :data:`sklearn_rrae._modules.ACTIVATIONS`, after every convolution.
+
+    See Also
+    --------
+    ConvDecoder : The matching decoder.
+    RRAETransformer : Builds this encoder when ``architecture="cnn"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_rrae import ConvEncoder
+    >>> encoder = ConvEncoder(n_features=28 * 28, latent_dim=16, input_shape=(28, 28))
+    >>> encoder(torch.zeros(3, 28 * 28)).shape
+    torch.Size([3, 16])
     """
 
     def __init__(
@@ -128,6 +141,19 @@ class ConvDecoder(nn.Module):
     its output has the size of the matching encoder feature map: with padding
     ``kernel_size // 2`` a stride-2 layer always hits it, for any size and
     kernel, so the output has exactly ``input_shape``, odd sizes included.
+
+    See Also
+    --------
+    ConvEncoder : The encoder this decoder mirrors.
+    RRAETransformer : Builds this decoder when ``architecture="cnn"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_rrae import ConvDecoder
+    >>> decoder = ConvDecoder(latent_dim=16, n_features=3 * 15 * 20, input_shape=(3, 15, 20))
+    >>> decoder(torch.zeros(2, 16)).shape
+    torch.Size([2, 900])
     """
 
     def __init__(

@@ -134,11 +134,11 @@ class RRAETransformer(BaseRRAE):
     encoder : torch.nn.Module class or instance, default=None
         A network of your own instead of the built-in one. It must map a float32
         batch of shape ``(batch, n_features_in_)`` to ``(batch, latent_dim)``.
-        A class is instantiated at :term:`fit` with the ``encoder__<name>``
+        A class is instantiated at :meth:`fit` with the ``encoder__<name>``
         parameters, plus ``n_features``, ``latent_dim`` and ``input_shape``
         (``(channels, height, width)``, or None) for those of these names its
         constructor takes (all of them, if it takes ``**kwargs``). An instance
-        is deep-copied at :term:`fit` and the copy trained, so the estimator's
+        is deep-copied at :meth:`fit` and the copy trained, so the estimator's
         parameter is never changed (its initial weights are then the
         instance's own, not drawn from ``random_state``). The shapes are
         checked on a dummy batch before training; a mismatch raises a
