@@ -19,8 +19,8 @@ from ._modules import ACTIVATIONS
 __all__ = ["ConvEncoder", "ConvDecoder"]
 
 
-def _as_shape(input_shape):
-    """``(channels, height, width)`` from a 2- or 3-tuple of positive ints."""
+def _as_shape(input_shape, n_features):
+    """``(channels, height, width)`` from a 2- or 3-tuple of positive ints holding ``n_features`` values."""
     shape = tuple(int(s) for s in input_shape)
     if len(shape) == 2:
         shape = (1, *shape)
@@ -28,6 +28,11 @@ def _as_shape(input_shape):
         raise ValueError(
             f"input_shape must be (channels, height, width) or (height, width) with positive "
             f"sizes. Got {input_shape!r}."
+        )
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"input_shape={input_shape!r} holds {math.prod(shape)} values, "
+            f"but the rows have n_features={n_features}."
         )
     return shape
 
@@ -90,12 +95,7 @@ class ConvEncoder(nn.Module):
         self, n_features, latent_dim, input_shape, channels=(32, 64), kernel_size=3, activation="silu"
     ):
         super().__init__()
-        self.input_shape = _as_shape(input_shape)
-        if math.prod(self.input_shape) != n_features:
-            raise ValueError(
-                f"input_shape={input_shape!r} holds {math.prod(self.input_shape)} values, "
-                f"but the rows have n_features={n_features}."
-            )
+        self.input_shape = _as_shape(input_shape, n_features)
         channels = _check_channels(channels)
         c, h, w = self.input_shape
         layers = []
@@ -160,12 +160,7 @@ class ConvDecoder(nn.Module):
         self, latent_dim, n_features, input_shape, channels=(32, 64), kernel_size=3, activation="silu"
     ):
         super().__init__()
-        self.input_shape = _as_shape(input_shape)
-        if math.prod(self.input_shape) != n_features:
-            raise ValueError(
-                f"input_shape={input_shape!r} holds {math.prod(self.input_shape)} values, "
-                f"but the rows have n_features={n_features}."
-            )
+        self.input_shape = _as_shape(input_shape, n_features)
         channels = _check_channels(channels)
         c_in, h, w = self.input_shape
         sizes = _feature_map_sizes(h, w, len(channels), kernel_size)
