@@ -325,34 +325,27 @@ class AdaptiveRRAETransformer(BaseRRAE):
         Extra callbacks for the training loop.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (a split seeded by
-        ``random_state``) and stop when the validation loss has not improved
-        by at least ``tol`` for ``n_iter_no_change`` epochs in a row, then go
-        back to the weights of the best epoch (skorch's ``EarlyStopping`` with
-        ``load_best=True``, as ``MLPRegressor`` does). The validation loss is
-        computed like the training loss, each validation batch's latent
-        truncated to the current rank. The basis is then built from all of
-        ``X``. Without early stopping, training runs ``max_epochs`` epochs.
+        Hold out ``validation_fraction`` of the data and stop when the
+        validation loss stops improving, then go back to the best weights, as
+        in :class:`RRAETransformer`. Epochs count only once the rank schedule
+        has reached its final phase: until then the rank still changes, and the
+        count, the best score and the best weights start over at every epoch.
 
     validation_fraction : float, default=0.1
         Fraction of the samples held out when ``early_stopping`` is on.
 
     n_iter_no_change : int, default=10
-        Epochs without an improvement of ``tol`` before early stopping ends
-        training.
+        Epochs at the final rank without an improvement of ``tol`` before early
+        stopping ends training.
 
     tol : float, default=1e-4
-        Smallest decrease of the validation loss that counts as an
-        improvement. The loss is measured on data scaled to unit mean feature
-        variance, so ``tol`` is a fraction of the data's mean feature variance.
-        Only used with ``early_stopping``.
+        Smallest decrease of the validation loss that counts as an improvement,
+        as in :class:`RRAETransformer`. Only used with ``early_stopping``.
 
     warm_start : bool, default=False
         If True, :meth:`fit` on a fitted estimator continues from its weights
-        and optimizer state (hyperparameters such as ``lr``, ``max_epochs`` or
-        ``n_components`` take their current values; the architecture must be
-        unchanged) and keeps the scaling of the first fit; the basis is rebuilt.
-        ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` are extended.
+        and optimizer state, as in :class:`RRAETransformer`.
+
     architecture : {"mlp", "cnn"}, default="mlp"
         Built-in networks: fully connected, or convolutional for images given
         as flat rows (set ``input_shape``), as in :class:`RRAETransformer`.
