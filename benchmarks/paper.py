@@ -1,7 +1,7 @@
 """Reproduce the experiments of the RRAE paper, and compare with the usual baselines.
 
 Usage: python benchmarks/paper.py [--seeds 5] [--parts synthetic images entropy] [--figures DIR]
-       [--problems NAME ...] [--activation NAME]
+       [--problems NAME ...] [--activation NAME] [--n-init N]
 
 Three parts, each printing markdown tables (progress goes to stderr):
 
@@ -41,13 +41,15 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_rrae import RRAETransformer, datasets
 
-# name, generator, ranks, intrinsic dimension
+# name, generator, ranks, settings of the three autoencoders for this problem.
+# Two bumps: single starts mostly fold the parameter grid in code space (see
+# docs/benchmarks.md), so the autoencoders keep the most trustworthy of 10 starts.
 SYNTHETIC = [
-    ("shifted sine", lambda: datasets.make_shifted_sine(random_state=0), [1]),
-    ("shifted Gaussian bump", datasets.make_shifted_gaussian, [1]),
-    ("two Gaussian bumps", lambda: datasets.make_two_gaussians(random_state=0), [2]),
-    ("two sines", lambda: datasets.make_two_sines(random_state=0), [2, 12]),
-    ("2-D Gaussian blob", lambda: datasets.make_gaussian_blob(random_state=0), [2]),
+    ("shifted sine", lambda: datasets.make_shifted_sine(random_state=0), [1], {}),
+    ("shifted Gaussian bump", datasets.make_shifted_gaussian, [1], {}),
+    ("two Gaussian bumps", lambda: datasets.make_two_gaussians(random_state=0), [2], {"n_init": 10}),
+    ("two sines", lambda: datasets.make_two_sines(random_state=0), [2, 12], {}),
+    ("2-D Gaussian blob", lambda: datasets.make_gaussian_blob(random_state=0), [2], {}),
 ]
 # The paper's test errors (interpolation protocol, %), where it reports one.
 PAPER = {("shifted sine", 1): 1.90, ("two Gaussian bumps", 2): 8.75, ("two sines", 12): 12.83}
@@ -88,7 +90,7 @@ def evaluate(model, X_train, X_test, p_train, p_test):
 
 def synthetic_part(seeds, problems=None, **params):
     results = {}
-    for name, generate, ranks in SYNTHETIC:
+    for name, generate, ranks, settings in SYNTHETIC:
         if problems is not None and name not in problems:
             continue
         X_train, X_test, p_train, p_test = generate()
@@ -97,7 +99,7 @@ def synthetic_part(seeds, problems=None, **params):
             for model_name, model in linear_baselines(k).items():
                 rows[model_name] = [evaluate(model, X_train, X_test, p_train, p_test)]
             for seed in seeds:
-                for model_name, model in autoencoders(k, seed, **params).items():
+                for model_name, model in autoencoders(k, seed, **{**settings, **params}).items():
                     rows.setdefault(model_name, []).append(evaluate(model, X_train, X_test, p_train, p_test))
                     r, i, s = rows[model_name][-1]
                     log(f"{name} k={k} seed={seed} {model_name}: recon {r:.2f}% interp {i:.2f}% ({s:.1f} s)")
@@ -105,7 +107,7 @@ def synthetic_part(seeds, problems=None, **params):
     print("\n### Synthetic problems: relative test error in %, median (worst) over seeds\n")
     print(
         "| problem | k | model | reconstruction | interpolation (paper's protocol) "
-        "| fit (s), median | paper |"
+        "| fit (s), median (max) | paper |"
     )
     print("|---" * 7 + "|")
     for (name, k), rows in results.items():
@@ -115,7 +117,7 @@ def synthetic_part(seeds, problems=None, **params):
             print(
                 f"| {name} | {k} | {model_name} | {statistics.median(rec):.2f} ({max(rec):.2f}) | "
                 f"{statistics.median(interp):.2f} ({max(interp):.2f}) | "
-                f"{statistics.median(sec):.1f} | {paper} |"
+                f"{statistics.median(sec):.1f} ({max(sec):.1f}) | {paper} |"
             )
     return results
 
@@ -192,6 +194,9 @@ def main():
     parser.add_argument("--parts", nargs="+", default=["synthetic", "images", "entropy"])
     parser.add_argument("--problems", nargs="+", help="synthetic problems to run (default: all)")
     parser.add_argument("--activation", help="autoencoders' activation (default: the package's)")
+    parser.add_argument(
+        "--n-init", type=int, help="n_init of the autoencoders on every problem (default: see SYNTHETIC)"
+    )
     parser.add_argument("--figures", type=Path, default=None, help="folder to save the figures in")
     args = parser.parse_args()
     print(f"machine: {machine()}")
@@ -199,6 +204,8 @@ def main():
     results = {}
     if "synthetic" in args.parts:
         params = {} if args.activation is None else {"activation": args.activation}
+        if args.n_init is not None:
+            params["n_init"] = args.n_init
         results["synthetic"] = synthetic_part(seeds, args.problems, **params)
     if "images" in args.parts:
         results["images"] = images_part(seed=0)

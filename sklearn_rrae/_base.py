@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.manifold import trustworthiness
 from sklearn.model_selection import train_test_split
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -50,6 +51,12 @@ _WHOLE_TENSOR_MAX_BYTES = 256 * 2**20
 _AUTO_MIN_EPOCHS = 20
 _AUTO_MIN_STEPS = 1000
 
+# n_init > 1: each start trains for this fraction of the epochs, and is judged on
+# the trustworthiness (this many neighbours) of the codes of at most this many rows.
+_INIT_EPOCH_FRACTION = 0.2
+_INIT_NEIGHBORS = 10
+_INIT_SCORE_ROWS = 1000
+
 # Keyword arguments routed to skorch or to the networks, the way skorch names them.
 _ROUTED_PREFIXES = ("optimizer__", "encoder__", "decoder__")
 
@@ -83,6 +90,33 @@ def _fork_rng(device):
     """``torch.random.fork_rng`` over the CPU and, when training there, ``device``."""
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
     return torch.random.fork_rng(devices=devices)
+
+
+def _code_trustworthiness(net, data, seed):
+    """How well the net's codes keep the neighbourhoods of (a sample of) ``data``.
+
+    :func:`sklearn.manifold.trustworthiness` of the codes against the rows in
+    model units, with the codes taken on the rank-k basis of these rows' latents
+    (the global basis does not exist yet). At most ``_INIT_SCORE_ROWS`` rows,
+    drawn from ``seed``, keep its quadratic cost bounded.
+    """
+    n_rows = len(data)
+    rows = np.arange(n_rows)
+    if n_rows > _INIT_SCORE_ROWS:
+        rows = np.sort(np.random.RandomState(seed).choice(n_rows, _INIT_SCORE_ROWS, replace=False))
+    X = torch.cat(list(data.subset(rows).chunks()))
+    module = net.module_
+    module.eval()
+    with torch.no_grad():
+        Z = module.encode(X).double()
+    module.train()
+    k = module.n_components
+    if k is not None and k < min(Z.shape):
+        Z = Z @ torch.linalg.svd(Z, full_matrices=False).Vh[:k].mT
+    n_neighbors = min(_INIT_NEIGHBORS, (len(rows) - 1) // 2)
+    if n_neighbors < 1 or not torch.isfinite(Z).all():
+        return -np.inf
+    return trustworthiness(X.cpu().double().numpy(), Z.cpu().numpy(), n_neighbors=n_neighbors)
 
 
 def _continue_training(net, previous):
@@ -492,20 +526,65 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         data = self._training_data(X, device)
         train, valid = self._split(data, seed, rank)
         with _fork_rng(device):
-            torch.manual_seed(seed)
-            net = self._build_net(n_features, len(train), rank, device, seed, valid=valid)
-            net.initialize()
             if warm:
+                torch.manual_seed(seed)
+                net = self._build_net(n_features, len(train), rank, device, seed, valid=valid)
+                net.initialize()
                 _continue_training(net, self.net_)
+                self._run(net, train)
+                self.init_scores_ = None
             else:
-                net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
-            self._run(net, train)
+                net = self._train_best_start(n_features, train, rank, device, seed, valid)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
         self._record_training(net, warm)
         for name in ("latent_gram_", "n_samples_seen_"):  # partial_fit's state
             self.__dict__.pop(name, None)
         self._fit_basis(data)
         return self
+
+    def _n_init(self):
+        """Number of training starts; the estimators with an ``n_init`` parameter override it."""
+        return 1
+
+    def _new_net(self, n_features, n_samples, rank, device, seed, valid=None):
+        """A freshly initialised net whose weights come from ``seed``."""
+        torch.manual_seed(seed)
+        net = self._build_net(n_features, n_samples, rank, device, seed, valid=valid)
+        net.initialize()
+        net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
+        return net
+
+    def _train_best_start(self, n_features, train, rank, device, seed, valid):
+        """Train from scratch; with ``n_init > 1``, from the start whose codes fold the data least.
+
+        Whether the codes of a start fold the data (distant samples mapped
+        close together, which ruins interpolation between codes while the
+        training error stays small) is settled early in training, so every start
+        gets only ``_INIT_EPOCH_FRACTION`` of the epochs; the best is then
+        trained for the rest. The first start uses ``seed`` itself, so
+        ``n_init=1`` is the plain fit.
+        """
+        n_init = self._n_init()
+        net = self._new_net(n_features, len(train), rank, device, seed, valid)
+        if n_init == 1:
+            self._run(net, train)
+            self.init_scores_ = None
+            return net
+        n_epochs = net.max_epochs
+        trial_epochs = max(1, round(_INIT_EPOCH_FRACTION * n_epochs))
+        seeds = [seed, *np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=n_init - 1)]
+        scores, best = [], None
+        for i, start_seed in enumerate(seeds):
+            if i:
+                net = self._new_net(n_features, len(train), rank, device, int(start_seed), valid)
+            self._run(net, train, epochs=trial_epochs)
+            scores.append(_code_trustworthiness(net, train, seed))
+            if best is None or scores[-1] > max(scores[:-1]):
+                best = net
+        self.init_scores_ = np.asarray(scores)
+        if n_epochs > trial_epochs:
+            self._run(best, train, epochs=n_epochs - trial_epochs)
+        return best
 
     def _validate_training_input(self, X, reset):
         """``_validate_input`` with the finiteness check done chunk by chunk.
@@ -775,11 +854,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self._scaling = _Scaling(X)
             with _fork_rng(device):
-                torch.manual_seed(seed)
-                net = self._build_net(n_features, n_samples, rank, device, seed)
-                net.initialize()
-                net.module_.output_scale.copy_(torch.as_tensor(self._scaling.output_scale()))
-            self.n_iter_, self.loss_curve_ = 0, []
+                net = self._new_net(n_features, n_samples, rank, device, seed)
+            self.n_iter_, self.loss_curve_, self.init_scores_ = 0, [], None
         else:
             net = self.net_
             device = str(net.device)

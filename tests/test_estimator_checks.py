@@ -18,6 +18,7 @@ ESTIMATORS = [
     RRAETransformer(n_components=2, **FAST),
     RRAETransformer(n_components=None, **FAST),
     AdaptiveRRAETransformer(**FAST),
+    RRAETransformer(n_components=2, n_init=2, **FAST),
 ]
 
 
@@ -35,7 +36,7 @@ SET_OUTPUT_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["k=2", "k=None", "adaptive"])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["k=2", "k=None", "adaptive", "n_init=2"])
 @pytest.mark.parametrize("check", SET_OUTPUT_CHECKS, ids=lambda c: c.__name__)
 def test_set_output(estimator, check):
     pytest.importorskip("pandas")
