@@ -532,11 +532,13 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 net.initialize()
                 _continue_training(net, self.net_)
                 self._run(net, train)
-                self.init_scores_ = None
+                start_scores = None
             else:
-                net = self._train_best_start(n_features, train, rank, device, seed, valid)
+                net, start_scores = self._train_best_start(n_features, train, rank, device, seed, valid)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
         self._record_training(net, warm)
+        if "n_init" in self._get_param_names():
+            self.init_scores_ = start_scores
         for name in ("latent_gram_", "n_samples_seen_"):  # partial_fit's state
             self.__dict__.pop(name, None)
         self._fit_basis(data)
@@ -557,6 +559,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _train_best_start(self, n_features, train, rank, device, seed, valid):
         """Train from scratch; with ``n_init > 1``, from the start whose codes fold the data least.
 
+        Returns the trained net and each start's score (None with one start).
+
         Whether the codes of a start fold the data (distant samples mapped
         close together, which ruins interpolation between codes while the
         training error stays small) is settled early in training, so every start
@@ -568,8 +572,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net = self._new_net(n_features, len(train), rank, device, seed, valid)
         if n_init == 1:
             self._run(net, train)
-            self.init_scores_ = None
-            return net
+            return net, None
         n_epochs = net.max_epochs
         trial_epochs = max(1, round(_INIT_EPOCH_FRACTION * n_epochs))
         seeds = [seed, *np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=n_init - 1)]
@@ -581,10 +584,9 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             scores.append(_code_trustworthiness(net, train, seed))
             if best is None or scores[-1] > max(scores[:-1]):
                 best = net
-        self.init_scores_ = np.asarray(scores)
         if n_epochs > trial_epochs:
             self._run(best, train, epochs=n_epochs - trial_epochs)
-        return best
+        return best, np.asarray(scores)
 
     def _validate_training_input(self, X, reset):
         """``_validate_input`` with the finiteness check done chunk by chunk.
@@ -855,7 +857,9 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._scaling = _Scaling(X)
             with _fork_rng(device):
                 net = self._new_net(n_features, n_samples, rank, device, seed)
-            self.n_iter_, self.loss_curve_, self.init_scores_ = 0, [], None
+            self.n_iter_, self.loss_curve_ = 0, []
+            if "n_init" in self._get_param_names():
+                self.init_scores_ = None
         else:
             net = self.net_
             device = str(net.device)

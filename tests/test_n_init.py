@@ -108,3 +108,10 @@ def test_partial_fit_trains_one_start(X_small):
     model.partial_fit(X_small)
     assert model.init_scores_ is None
     assert model.n_iter_ == 1
+
+
+def test_adaptive_estimator_has_no_starts_attribute(X_small):
+    from sklearn_rrae import AdaptiveRRAETransformer
+
+    model = AdaptiveRRAETransformer(**FAST).fit(X_small)
+    assert not hasattr(model, "init_scores_")
