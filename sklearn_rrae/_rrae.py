@@ -118,9 +118,11 @@ class RRAETransformer(BaseRRAE):
         :class:`~sklearn_rrae.ConvDecoder` (a linear map, then transposed
         convolutions back to the exact image size); set ``input_shape``. Their
         layers are set skorch-style: ``encoder__channels`` (default
-        ``(32, 64)``, one stride-2 convolution each) and
-        ``encoder__kernel_size`` (default 3), which the decoder mirrors unless
-        ``decoder__channels`` / ``decoder__kernel_size`` are given. The rank
+        ``(16, 32, 64)``, one stride-2 convolution each) and
+        ``encoder__kernel_size`` (default 3), which the decoder mirrors when
+        they are given, unless ``decoder__channels`` / ``decoder__kernel_size``
+        are given too; by default the decoder is wider, ``(16, 64, 128)`` in
+        the encoder's order. The rank
         truncation, the global basis and everything else are the same for both.
 
     input_shape : tuple of int or None, default=None
