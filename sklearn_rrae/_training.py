@@ -115,7 +115,9 @@ class TensorDataset(torch.utils.data.Dataset):
             yield self.take(s)
 
     def subset(self, rows):
-        return TensorDataset(self.X, torch.as_tensor(rows, device=self.X.device))
+        """The rows at positions ``rows`` of this dataset (itself possibly a subset)."""
+        rows = torch.as_tensor(rows, device=self.X.device)
+        return TensorDataset(self.X, rows if self.rows is None else self.rows[rows])
 
     def __getitem__(self, i):
         Xi = self.take(i)
@@ -180,7 +182,9 @@ class ArrayDataset(torch.utils.data.Dataset):
             yield self.take(s)
 
     def subset(self, rows):
-        return ArrayDataset(self.X, self.prepare, self.device, np.asarray(rows))
+        """The rows at positions ``rows`` of this dataset (itself possibly a subset)."""
+        rows = np.asarray(rows)
+        return ArrayDataset(self.X, self.prepare, self.device, rows if self.rows is None else self.rows[rows])
 
     def __getitem__(self, i):
         Xi = self.take(np.array([i]))[0]

@@ -125,3 +125,15 @@ def test_fit_from_a_memmap_leaves_it_intact(X_small, tmp_path, mode, stream_ever
 def test_release_pages_ignores_arrays_that_are_not_mapped(X_small):
     release_pages(X_small)
     release_pages(X_small[::2])
+
+
+def test_subset_of_a_subset_takes_positions_within_it():
+    X = np.arange(20, dtype=np.float32).reshape(10, 2)
+    datasets = [
+        TensorDataset(torch.from_numpy(X)),
+        ArrayDataset(X, lambda block: block.astype(np.float32), "cpu"),
+    ]
+    for data in datasets:
+        inner = data.subset([1, 3, 5, 7]).subset([0, 2])
+        rows = torch.cat([torch.as_tensor(chunk) for chunk in inner.chunks()])
+        np.testing.assert_array_equal(rows.numpy(), X[[1, 5]])
