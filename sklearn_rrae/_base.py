@@ -527,9 +527,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         train, valid = self._split(data, seed, rank)
         with _fork_rng(device):
             if warm:
-                torch.manual_seed(seed)
-                net = self._build_net(n_features, len(train), rank, device, seed, valid=valid)
-                net.initialize()
+                net = self._new_net(n_features, len(train), rank, device, seed, valid)
                 _continue_training(net, self.net_)
                 self._run(net, train)
                 start_scores = None
@@ -537,7 +535,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 net, start_scores = self._train_best_start(n_features, train, rank, device, seed, valid)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
         self._record_training(net, warm)
-        if "n_init" in self._get_param_names():
+        if self._n_init() is not None:
             self.init_scores_ = start_scores
         for name in ("latent_gram_", "n_samples_seen_"):  # partial_fit's state
             self.__dict__.pop(name, None)
@@ -545,8 +543,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self
 
     def _n_init(self):
-        """Number of training starts; the estimators with an ``n_init`` parameter override it."""
-        return 1
+        """``n_init`` of the estimators that have one (they override this); None: one start."""
+        return None
 
     def _new_net(self, n_features, n_samples, rank, device, seed, valid=None):
         """A freshly initialised net whose weights come from ``seed``."""
@@ -568,7 +566,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         trained for the rest. The first start uses ``seed`` itself, so
         ``n_init=1`` is the plain fit.
         """
-        n_init = self._n_init()
+        n_init = self._n_init() or 1
         net = self._new_net(n_features, len(train), rank, device, seed, valid)
         if n_init == 1:
             self._run(net, train)
@@ -858,7 +856,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             with _fork_rng(device):
                 net = self._new_net(n_features, n_samples, rank, device, seed)
             self.n_iter_, self.loss_curve_ = 0, []
-            if "n_init" in self._get_param_names():
+            if self._n_init() is not None:
                 self.init_scores_ = None
         else:
             net = self.net_
