@@ -12,9 +12,16 @@ ratios is reported, so that machine noise hits both sides of a ratio alike:
 - "naive SVD": the same with the truncation replaced by torch.linalg.svd and its
   stock backward (how the method is usually written; the baseline).
 
-Also prints training steps per second and the median time of the truncation's
-forward+backward alone (200 calls) on a batch latent of the shape's size. Fit
-times are medians over repetitions; ratios are medians of per-repetition ratios.
+Also prints training steps per second, the median time of the truncation's
+forward+backward alone (200 calls) on a batch latent of the shape's size, and (on
+the CPU) the time spent inside the truncation's forward and backward during the
+RRAE fits themselves: per training step, the part of it in the Gram matrix
+eigendecomposition, and its share of the fit. Unlike a ratio of two fits, that
+share does not move when the machine's speed drifts between them; and a step
+inside a fit is slower than the same call repeated alone, because the rest of the
+step evicts the truncation's code and data from the caches. Fit times are medians
+over repetitions; ratios are medians of per-repetition ratios, with their
+interquartile range.
 """
 
 import argparse
@@ -27,8 +34,9 @@ import torch
 from _common import machine
 
 import sklearn_rrae._modules as modules
+import sklearn_rrae._truncation as truncation
 from sklearn_rrae import RRAETransformer
-from sklearn_rrae._truncation import rank_truncate, rank_truncate_svd
+from sklearn_rrae._truncation import _RankTruncate, rank_truncate, rank_truncate_svd
 
 # name, n, D, batch, latent, k, hidden, epochs
 SHAPES = [
@@ -49,9 +57,47 @@ def naive_truncation():
         modules.rank_truncate = saved
 
 
-def fit_seconds(X, k, params, device, naive=False):
+@contextlib.contextmanager
+def timed_truncation(spent):
+    """Add the wall time spent in the truncation's forward and backward to ``spent[0]``,
+    and the part of it spent in the Gram matrix eigendecomposition to ``spent[1]``
+    (the final basis also calls ``_eigh``, outside the truncation: not counted)."""
+    forward, backward, eigh = _RankTruncate.forward, _RankTruncate.backward, truncation._eigh
+
+    def timed(fn, slot):
+        def wrapper(*args):
+            start = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                spent[slot] += time.perf_counter() - start
+
+        return wrapper
+
+    def timed_forward(ctx, *args):
+        truncation._eigh = timed(eigh, 1)
+        try:
+            return forward(ctx, *args)
+        finally:
+            truncation._eigh = eigh
+
+    _RankTruncate.forward = staticmethod(timed(timed_forward, 0))
+    _RankTruncate.backward = staticmethod(timed(backward, 0))
+    try:
+        yield
+    finally:
+        _RankTruncate.forward, _RankTruncate.backward = staticmethod(forward), staticmethod(backward)
+
+
+def fit_seconds(X, k, params, device, naive=False, spent=None):
+    """Wall time of one fit; on the CPU, ``spent`` gets the parts spent in our truncation."""
     est = RRAETransformer(n_components=k, device=device, random_state=0, **params)
-    context = naive_truncation() if naive else contextlib.nullcontext()
+    if naive:
+        context = naive_truncation()
+    elif spent is not None and device == "cpu":
+        context = timed_truncation(spent)
+    else:
+        context = contextlib.nullcontext()
     with context:
         if device.startswith("cuda"):
             torch.cuda.synchronize()
@@ -124,10 +170,11 @@ def main():
     args = parser.parse_args()
     print(f"machine: {machine()}; device: {args.device}\n")
     print(
-        "| shape | n x D, batch, latent, k, hidden | plain fit (s) | RRAE fit (s) | RRAE / plain | "
-        "naive SVD fit (s) | naive / plain | RRAE steps/s | truncation fwd+bwd (us): ours / naive |"
+        "| shape | n x D, batch, latent, k, hidden | plain fit (s) | RRAE fit (s) | RRAE / plain (IQR) | "
+        "naive SVD fit (s) | naive / plain | RRAE steps/s | truncation fwd+bwd (us): ours / naive | "
+        "in RRAE fit, per step (us): truncation / its eigh | truncation share of RRAE fit |"
     )
-    print("|---" * 9 + "|")
+    print("|---" * 11 + "|")
     for name, n, D, batch, latent, k, hidden, epochs in SHAPES:
         if name not in args.shapes:
             continue
@@ -138,34 +185,42 @@ def main():
             variants["naive"] = (k, True)
         fit_seconds(X, k, {**params, "max_epochs": 1}, args.device)  # warm-up (imports, allocator)
         times = {v: [] for v in variants}
+        inside = []  # per RRAE fit: (seconds in the truncation, of which in eigh, fit seconds)
         failure = None
         for repeat in range(args.repeats):
             order = list(variants) if repeat % 2 == 0 else list(variants)[::-1]
             for v in order:
                 kk, naive = variants[v]
-                seconds, error = fit_seconds(X, kk, params, args.device, naive)
+                spent = [0.0, 0.0]
+                seconds, error = fit_seconds(X, kk, params, args.device, naive, spent)
                 times[v].append(seconds)
+                if v == "rrae":
+                    inside.append((*spent, seconds))
                 failure = failure or error
         med = {v: statistics.median(t) for v, t in times.items()}
-        ratio = {
-            v: statistics.median(a / b for a, b in zip(t, times["plain"], strict=True))
-            for v, t in times.items()
-        }
+        ratios = {v: [a / b for a, b in zip(t, times["plain"], strict=True)] for v, t in times.items()}
+        ratio = {v: statistics.median(r) for v, r in ratios.items()}
+        q1, _, q3 = statistics.quantiles(ratios["rrae"], n=4) if args.repeats > 1 else [ratio["rrae"]] * 3
         steps = epochs * -(-n // batch)
         ours_us = truncation_microseconds(batch, latent, k, args.device, rank_truncate)
         naive_us = truncation_microseconds(batch, latent, k, args.device, rank_truncate_svd)
         naive_cells = f"{med['naive']:.2f} | {ratio['naive']:.3f}" if "naive" in med else "- | -"
+        if args.device == "cpu":
+            per_step = [1e6 * statistics.median(x[i] for x in inside) / steps for i in (0, 1)]
+            share = 100 * statistics.median(x[0] / x[2] for x in inside)
+            inside_cells = f"{per_step[0]:.0f} / {per_step[1]:.0f} | {share:.1f} %"
+        else:
+            inside_cells = "- | -"
         print(
             f"| {name} | {n} x {D}, {batch}, {latent}, {k}, {hidden} | {med['plain']:.2f} | "
-            f"{med['rrae']:.2f} | **{ratio['rrae']:.3f}** | {naive_cells} | "
-            f"{steps / med['rrae']:.0f} | {ours_us:.0f} / {naive_us:.0f} |",
+            f"{med['rrae']:.2f} | **{ratio['rrae']:.3f}** ({q1:.3f}-{q3:.3f}) | {naive_cells} | "
+            f"{steps / med['rrae']:.0f} | {ours_us:.0f} / {naive_us:.0f} | {inside_cells} |",
             flush=True,
         )
         if failure:
             print(f"  (naive SVD: {failure})")
         if args.show_ratios:
-            per_repeat = (a / b for a, b in zip(times["rrae"], times["plain"], strict=True))
-            print("  per-repetition RRAE / plain:", " ".join(f"{r:.3f}" for r in per_repeat))
+            print("  per-repetition RRAE / plain:", " ".join(f"{r:.3f}" for r in ratios["rrae"]))
     if args.device.startswith("cuda"):
         print_eigh_table(args.device)
 
