@@ -16,10 +16,11 @@ Also prints training steps per second, the median time of the truncation's
 forward+backward alone (200 calls) on a batch latent of the shape's size, and (on
 the CPU) the time spent inside the truncation's forward and backward during the
 RRAE fits themselves: per training step, the part of it in the Gram matrix
-eigendecomposition, and its share of the fit. Unlike a ratio of two fits, that
-share does not move when the machine's speed drifts between them; and a step
-inside a fit is slower than the same call repeated alone, because the rest of the
-step evicts the truncation's code and data from the caches. Fit times are medians
+eigendecomposition, and its share of the fit (the timers add a few microseconds
+per step to the RRAE fits). Unlike a ratio of two fits, that share does not move
+when the machine's speed drifts between them; and a call inside a fit is slower
+than the same call repeated alone, because the rest of the training step evicts
+the truncation's code and data from the caches. Fit times are medians
 over repetitions; ratios are medians of per-repetition ratios, with their
 interquartile range.
 """
