@@ -75,8 +75,10 @@ def timed_truncation(spent):
 
         return wrapper
 
+    timed_eigh = timed(eigh, 1)
+
     def timed_forward(ctx, *args):
-        truncation._eigh = timed(eigh, 1)
+        truncation._eigh = timed_eigh
         try:
             return forward(ctx, *args)
         finally:
