@@ -1,4 +1,4 @@
-"""What the rank truncation cannot get below on this machine (CPU): four tables.
+"""What bounds the rank truncation's cost on a CPU: four tables.
 
 Usage: python benchmarks/truncation_floor.py
 
