@@ -17,7 +17,9 @@ from sklearn_rrae.datasets import make_shifted_sine
 FIXTURE = Path(__file__).parent / "data" / "regression.npz"
 _PINNED_ROWS = 40
 
-_MLP = dict(latent_dim=16, hidden_layer_sizes=(32,), max_epochs=4, batch_size=40, device="cpu", random_state=0)
+_MLP = dict(
+    latent_dim=16, hidden_layer_sizes=(32,), max_epochs=4, batch_size=40, device="cpu", random_state=0
+)
 
 
 def _digits():
@@ -60,7 +62,11 @@ CASES = {
         ),
         _fit,
     ),
-    "adaptive": (_sine, lambda: AdaptiveRRAETransformer(**{**_MLP, "batch_size": 17, "max_epochs": 30}), _fit),
+    "adaptive": (
+        _sine,
+        lambda: AdaptiveRRAETransformer(**{**_MLP, "batch_size": 17, "max_epochs": 30}),
+        _fit,
+    ),
     "n_init": (_digits, lambda: RRAETransformer(n_components=3, n_init=2, **_MLP), _fit),
     "early_stopping": (
         _digits,
