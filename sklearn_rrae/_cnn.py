@@ -11,7 +11,7 @@ to ``(batch, latent_dim)`` and back).
 
 Feature maps and kernels are kept channels-last: a training step of these
 networks on the CPU (oneDNN kernels) runs 1.2 to 1.3 x faster in that layout
-than in the default one (``benchmarks/cnn_layout.py``, docs/benchmarks.md).
+than in the default one (``benchmarks/studies/cnn_layout.py``, benchmarks/NOTES.md).
 """
 
 import math
@@ -19,11 +19,9 @@ import math
 import torch
 from torch import nn
 
-from ._modules import ACTIVATIONS
+from ._activations import ACTIVATIONS
 
 __all__ = ["ConvEncoder", "ConvDecoder"]
-
-_LAYOUT = torch.channels_last
 
 
 def _as_shape(input_shape, n_features):
@@ -82,7 +80,7 @@ class ConvEncoder(nn.Module):
     kernel_size : int, default=3
         Size of the square kernels (padding ``kernel_size // 2``).
     activation : str, default="silu"
-        Key of :data:`sklearn_rrae._modules.ACTIVATIONS`, after every convolution.
+        Key of :data:`sklearn_rrae._activations.ACTIVATIONS`, after every convolution.
 
     See Also
     --------
@@ -98,6 +96,10 @@ class ConvEncoder(nn.Module):
     torch.Size([3, 16])
     """
 
+    # Layout of the feature maps and kernels (channels-last: see the module's docstring);
+    # a subclass may set another, as benchmarks/studies/cnn_layout.py does.
+    memory_format = torch.channels_last
+
     def __init__(
         self, n_features, latent_dim, input_shape, channels=(16, 32, 64), kernel_size=3, activation="silu"
     ):
@@ -112,12 +114,12 @@ class ConvEncoder(nn.Module):
                 ACTIVATIONS[activation](),
             ]
             c = out_channels
-        self.convs = nn.Sequential(*layers).to(memory_format=_LAYOUT)
+        self.convs = nn.Sequential(*layers).to(memory_format=self.memory_format)
         h, w = _feature_map_sizes(h, w, len(channels), kernel_size)[-1]
         self.linear = nn.Linear(c * h * w, latent_dim)
 
     def forward(self, X):
-        images = X.reshape(X.shape[0], *self.input_shape).contiguous(memory_format=_LAYOUT)
+        images = X.reshape(X.shape[0], *self.input_shape).contiguous(memory_format=self.memory_format)
         return self.linear(self.convs(images).flatten(1))
 
 
@@ -138,11 +140,11 @@ class ConvDecoder(nn.Module):
         through them in reverse, doubling the height and width at each layer.
         The default is wider than :class:`ConvEncoder`'s: on Fashion-MNIST a
         wider decoder lowered the reconstruction error more than a wider
-        encoder did, at the same cost (docs/benchmarks.md).
+        encoder did, at the same cost (benchmarks/NOTES.md).
     kernel_size : int, default=3
         Size of the square kernels.
     activation : str, default="silu"
-        Key of :data:`sklearn_rrae._modules.ACTIVATIONS`, after every layer but
+        Key of :data:`sklearn_rrae._activations.ACTIVATIONS`, after every layer but
         the last (the output is linear).
 
     Notes
@@ -165,6 +167,10 @@ class ConvDecoder(nn.Module):
     >>> decoder(torch.zeros(2, 16)).shape
     torch.Size([2, 900])
     """
+
+    # Layout of the feature maps and kernels (channels-last: see the module's docstring);
+    # a subclass may set another, as benchmarks/studies/cnn_layout.py does.
+    memory_format = torch.channels_last
 
     def __init__(
         self, latent_dim, n_features, input_shape, channels=(16, 64, 128), kernel_size=3, activation="silu"
@@ -192,8 +198,10 @@ class ConvDecoder(nn.Module):
             if i < len(targets) - 1:
                 layers.append(ACTIVATIONS[activation]())
             c = out_channels
-        self.deconvs = nn.Sequential(*layers).to(memory_format=_LAYOUT)
+        self.deconvs = nn.Sequential(*layers).to(memory_format=self.memory_format)
 
     def forward(self, Z):
-        maps = self.linear(Z).reshape(Z.shape[0], *self.start_shape).contiguous(memory_format=_LAYOUT)
+        maps = (
+            self.linear(Z).reshape(Z.shape[0], *self.start_shape).contiguous(memory_format=self.memory_format)
+        )
         return self.deconvs(maps).flatten(1)

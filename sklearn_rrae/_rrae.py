@@ -3,9 +3,13 @@
 import numbers
 
 import torch
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseRRAE
+from ._plan import check_rank
+from ._restarts import train_best_start
 
 
 class RRAETransformer(BaseRRAE):
@@ -328,14 +332,26 @@ class RRAETransformer(BaseRRAE):
             **kwargs,
         )
 
-    def _n_init(self):
-        return self.n_init
-
-    def _start_rank(self, n_samples, n_features):
+    def _rank(self, n_samples, n_features):
         if self.n_components is not None:
-            self._check_rank(self.n_components, "n_components", n_samples, n_features)
+            check_rank(
+                self.n_components, "n_components", self.latent_dim, self.batch_size, n_samples, n_features
+            )
         return self.n_components
 
+    def _train_new(self, make_net, train, seed):
+        if self.n_init == 1:
+            return super()._train_new(make_net, train, seed)
+        return train_best_start(make_net, train, seed, self.n_init)
+
+    @property
+    def init_scores_(self):
+        # Recorded by the restarts in the kept net's history: None after one start, a
+        # warm start or partial_fit, whose nets have no such record.
+        check_is_fitted(self)
+        return self.net_.history[0].get("init_scores")
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train on one chunk of data for one epoch; refresh the basis from all data seen.
 
@@ -387,4 +403,4 @@ class RRAETransformer(BaseRRAE):
         >>> rrae.n_samples_seen_, rrae.transform(X).shape
         (200, (200, 2))
         """
-        return self._partial_fit(X)
+        return self._fit(X, incremental=True)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_rrae import RRAETransformer, _base
-from sklearn_rrae._training import ArrayDataset, TensorDataset, to_device
+from sklearn_rrae import RRAETransformer, _data
+from sklearn_rrae._data import DeviceRows, StreamedRows, to_device, training_rows
 
 from .conftest import FAST
 
@@ -36,11 +36,11 @@ def test_to_device_copies_through_pinned_memory(monkeypatch):
 def test_large_data_streams_to_the_gpu_and_trains_like_the_whole_tensor(X_small, monkeypatch):
     params = dict(n_components=2, random_state=0, device="cuda", **FAST)
     whole = RRAETransformer(**params).fit(X_small)
-    assert isinstance(whole._training_data(X_small, "cuda"), TensorDataset)
-    monkeypatch.setattr(_base, "_WHOLE_TENSOR_MAX_BYTES", 0)
+    assert isinstance(training_rows(X_small, whole._scaling.to_model, "cuda"), DeviceRows)
+    monkeypatch.setattr(_data, "_WHOLE_TENSOR_MAX_BYTES", 0)
     streamed = RRAETransformer(**params).fit(X_small)
-    data = streamed._training_data(X_small, "cuda")
-    assert isinstance(data, ArrayDataset) and data.take(slice(0, 5)).device.type == "cuda"
+    data = training_rows(X_small, streamed._scaling.to_model, "cuda")
+    assert isinstance(data, StreamedRows) and data.take(slice(0, 5)).device.type == "cuda"
     # Same batches, same order: equal up to the GPU's non-deterministic reductions.
     np.testing.assert_allclose(streamed.loss_curve_, whole.loss_curve_, rtol=1e-4)
     np.testing.assert_allclose(streamed.transform(X_small), whole.transform(X_small), rtol=1e-3, atol=1e-4)

@@ -5,7 +5,8 @@ import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_rrae import RRAETransformer, _base
+from sklearn_rrae import RRAETransformer, _restarts
+from sklearn_rrae._data import DeviceRows
 
 from .conftest import FAST
 
@@ -37,21 +38,21 @@ def test_n_init_keeps_the_start_with_the_highest_score(X_small, monkeypatch):
     forced = iter([0.2, 0.9, 0.5])
     scored = []
 
-    def fake_score(net, data, seed):
-        scored.append(net)
+    def fake_score(module, data, seed):
+        scored.append(module)
         return next(forced)
 
-    monkeypatch.setattr(_base, "_code_trustworthiness", fake_score)
+    monkeypatch.setattr(_restarts, "code_trustworthiness", fake_score)
     model = RRAETransformer(n_components=2, n_init=3, random_state=0, **FAST).fit(X_small)
     assert_array_equal(model.init_scores_, [0.2, 0.9, 0.5])
-    assert model.net_ is scored[1]
-    assert len({id(net) for net in scored}) == 3
+    assert model.module_ is scored[1]
+    assert len({id(module) for module in scored}) == 3
 
 
 def test_first_start_matches_n_init_one(X_small, monkeypatch):
     """When the first start wins, the model is the n_init=1 model."""
     forced = iter([1.0, 0.0, 0.0])
-    monkeypatch.setattr(_base, "_code_trustworthiness", lambda net, data, seed: next(forced))
+    monkeypatch.setattr(_restarts, "code_trustworthiness", lambda module, data, seed: next(forced))
     params = dict(n_components=2, random_state=0, **FAST)
     single = RRAETransformer(**params).fit(X_small)
     multi = RRAETransformer(n_init=3, **params).fit(X_small)
@@ -76,8 +77,8 @@ def test_trustworthiness_score_ranks_a_folding_encoder_lower():
     for name, encoder in {"linear": None, "fold": _Fold}.items():
         model = RRAETransformer(n_components=2, encoder=encoder, random_state=0, **FAST)
         model.fit(X)
-        data = _base.TensorDataset(torch.from_numpy(model._scaling.forward(X)))
-        scores[name] = _base._code_trustworthiness(model.net_, data, seed=0)
+        data = DeviceRows(torch.from_numpy(model._scaling.to_model(X)))
+        scores[name] = _restarts.code_trustworthiness(model.module_, data, seed=0)
     assert scores["fold"] < scores["linear"] - 0.05
 
 

@@ -49,7 +49,7 @@ def encode(est, X):
     """The fitted encoder's latent of X, on whatever device the model lives."""
     est.module_.eval()
     with torch.no_grad():
-        Xt = torch.as_tensor(est._scaling.forward(X)).to(est.module_.basis.device)
+        Xt = torch.as_tensor(est._scaling.to_model(X)).to(est.module_.basis.device)
         return est.module_.encode(Xt).cpu().numpy()
 
 

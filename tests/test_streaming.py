@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, _base
-from sklearn_rrae._training import ArrayDataset, TensorDataset, release_pages
+from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, _data
+from sklearn_rrae._data import DeviceRows, StreamedRows, release_pages, training_rows
 
 from .conftest import FAST
 
 
 def encoded_gram(est, X):
-    Z = est.module_.eval().encode(torch.from_numpy(est._scaling.forward(X))).detach().double()
+    Z = est.module_.eval().encode(torch.from_numpy(est._scaling.to_model(X))).detach().double()
     return (Z.mT @ Z).numpy()
 
 
@@ -54,7 +54,7 @@ def test_basis_reflects_every_chunk():
     est = RRAETransformer(n_components=2, random_state=0, latent_dim=16, hidden_layer_sizes=(32,))
     for _ in range(10):
         est.partial_fit(a).partial_fit(b)
-    Z_a = est.module_.eval().encode(torch.from_numpy(est._scaling.forward(a))).detach().double().numpy()
+    Z_a = est.module_.eval().encode(torch.from_numpy(est._scaling.to_model(a))).detach().double().numpy()
     last_only = np.linalg.eigh(encoded_gram(est, b))[1][:, ::-1][:, :2]
     kept = np.linalg.norm(Z_a @ est.components_.T)
     assert kept > 1.05 * np.linalg.norm(Z_a @ last_only)
@@ -90,17 +90,17 @@ def test_adaptive_estimator_has_no_partial_fit():
 @pytest.fixture
 def stream_everything(monkeypatch):
     """Every input takes the batch-by-batch path, as inputs above 256 MiB do."""
-    monkeypatch.setattr(_base, "_WHOLE_TENSOR_MAX_BYTES", 0)
+    monkeypatch.setattr(_data, "_WHOLE_TENSOR_MAX_BYTES", 0)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_streamed_batches_train_exactly_like_the_whole_tensor(X_small, early_stopping, monkeypatch):
     params = dict(n_components=2, random_state=0, early_stopping=early_stopping, **FAST)
     whole = RRAETransformer(**params).fit(X_small)
-    assert isinstance(whole._training_data(X_small, "cpu"), TensorDataset)
-    monkeypatch.setattr(_base, "_WHOLE_TENSOR_MAX_BYTES", 0)
+    assert isinstance(training_rows(X_small, whole._scaling.to_model, "cpu"), DeviceRows)
+    monkeypatch.setattr(_data, "_WHOLE_TENSOR_MAX_BYTES", 0)
     streamed = RRAETransformer(**params).fit(X_small)
-    assert isinstance(streamed._training_data(X_small, "cpu"), ArrayDataset)
+    assert isinstance(training_rows(X_small, streamed._scaling.to_model, "cpu"), StreamedRows)
     assert streamed.loss_curve_ == whole.loss_curve_
     np.testing.assert_array_equal(streamed.transform(X_small), whole.transform(X_small))
 
@@ -130,8 +130,8 @@ def test_release_pages_ignores_arrays_that_are_not_mapped(X_small):
 def test_subset_of_a_subset_takes_positions_within_it():
     X = np.arange(20, dtype=np.float32).reshape(10, 2)
     datasets = [
-        TensorDataset(torch.from_numpy(X)),
-        ArrayDataset(X, lambda block: block.astype(np.float32), "cpu"),
+        DeviceRows(torch.from_numpy(X)),
+        StreamedRows(X, lambda block: block.astype(np.float32), "cpu"),
     ]
     for data in datasets:
         inner = data.subset([1, 3, 5, 7]).subset([0, 2])

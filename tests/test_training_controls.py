@@ -34,7 +34,7 @@ def test_early_stopping_stops_and_restores_the_best_weights(X_small):
 
 def test_validation_scores_are_held_out_reconstruction_scores(X_small):
     est = RRAETransformer(n_components=2, random_state=0, early_stopping=True, **FAST).fit(X_small)
-    scale2 = est._scaling.data_scale**2
+    scale2 = est._scaling.loss_to_data_units
     expected = [-loss * scale2 for loss in est.net_.history[:, "valid_loss"]]
     np.testing.assert_allclose(est.validation_scores_, expected, rtol=1e-12)
     assert est.best_validation_score_ == max(est.validation_scores_)

@@ -1,37 +1,34 @@
-"""skorch glue: the training data as datasets, their batches, and a divergence guard.
+"""The training data as skorch sees it: row holders and their batches.
 
-Two datasets share one interface (``len``, ``take(index)``, ``chunks()``,
-``subset(rows)``): :class:`TensorDataset` holds the whole scaled matrix as one
+Two holders share one interface (``len``, ``take(index)``, ``chunks()``,
+``subset(rows)``): :class:`DeviceRows` holds the whole scaled matrix as one
 tensor on the training device (the fast path for data that fits), and
-:class:`ArrayDataset` reads rows from the caller's array (for instance a
+:class:`StreamedRows` reads rows from the caller's array (for instance a
 ``numpy.memmap``) batch by batch, scaling and moving each batch on its own.
+Both yield ``(X, X)`` pairs: the autoencoder's target is its input.
 """
 
-import math
 import mmap
 import sys
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from sklearn.utils import gen_batches
 
-# Rows per chunk when scanning data outside training (scaling statistics, the basis).
+# Rows per chunk when scanning data outside training (scaling statistics, the basis,
+# inference): keeps memory bounded whatever the number of samples.
 CHUNK_ROWS = 8192
-# Rows of a memory map read between two releases of its pages (ArrayDataset).
+# Rows of a memory map read between two releases of its pages (StreamedRows).
 _ROWS_PER_RELEASE = 16
+# Training data whose scaled float32 copy is at most this large is scaled once and
+# held as one tensor on the training device (one transfer to a GPU); larger data,
+# e.g. a memmap, is read, scaled and moved batch by batch.
+_WHOLE_TENSOR_MAX_BYTES = 256 * 2**20
 
 
-def count_batches(n_samples, batch_size, min_batch_size=1):
-    """Number of batches per epoch, once a too-small last batch is merged."""
-    n_batches = max(1, math.ceil(n_samples / batch_size))
-    if n_batches > 1 and n_samples - (n_batches - 1) * batch_size < min_batch_size:
-        n_batches -= 1
-    return n_batches
-
-
-def row_chunks(n_rows, chunk=CHUNK_ROWS):
-    for start in range(0, n_rows, chunk):
-        yield slice(start, min(start + chunk, n_rows))
+def batches(n_samples, batch_size, min_batch_size=1):
+    """The slices of an epoch's batches: a last batch under ``min_batch_size`` rows is merged."""
+    return list(gen_batches(n_samples, min(batch_size, n_samples), min_batch_size=min_batch_size))
 
 
 def _shared_file_mapping(X):
@@ -66,7 +63,7 @@ def release_pages(X):
 
 def scan(X, chunk=CHUNK_ROWS):
     """Yield ``X`` chunk by chunk, releasing the pages of a memory map as it goes."""
-    for s in row_chunks(X.shape[0], chunk):
+    for s in gen_batches(X.shape[0], chunk):
         yield X[s]
         release_pages(X)
 
@@ -83,16 +80,21 @@ def to_device(array, device):
     return tensor.to(device)
 
 
-class TensorDataset(torch.utils.data.Dataset):
-    """The (already scaled, already on-device) training matrix, as skorch sees it.
+def training_rows(X, to_model, device):
+    """``X`` in model units: one device tensor when it fits, else read batch by batch."""
+    if X.shape[0] * X.shape[1] * 4 <= _WHOLE_TENSOR_MAX_BYTES:
+        return DeviceRows(torch.from_numpy(to_model(X)).to(device))
+    return StreamedRows(X, to_model, device)
 
-    The autoencoder's target is its input, so ``y`` is not stored.
+
+class DeviceRows(torch.utils.data.Dataset):
+    """The (already scaled, already on-device) training matrix, or some of its rows.
 
     Parameters
     ----------
     X : torch.Tensor of shape (n_samples, n_features)
     rows : torch.Tensor of int64 or None
-        The rows of ``X`` this dataset holds (a validation split, say); None: all.
+        The rows of ``X`` this holder holds (a validation split, say); None: all.
     """
 
     def __init__(self, X, rows=None):
@@ -107,24 +109,24 @@ class TensorDataset(torch.utils.data.Dataset):
         return self.X.shape[0] if self.rows is None else len(self.rows)
 
     def take(self, index):
-        """Rows at positions ``index`` (a slice or an int64 tensor) of this dataset."""
+        """Rows at positions ``index`` (a slice or an int64 tensor) of this holder."""
         return self.X[index] if self.rows is None else self.X[self.rows[index]]
 
     def chunks(self):
-        for s in row_chunks(len(self)):
+        for s in gen_batches(len(self), CHUNK_ROWS):
             yield self.take(s)
 
     def subset(self, rows):
-        """The rows at positions ``rows`` of this dataset (itself possibly a subset)."""
+        """The rows at positions ``rows`` of this holder (itself possibly a subset)."""
         rows = torch.as_tensor(rows, device=self.X.device)
-        return TensorDataset(self.X, rows if self.rows is None else self.rows[rows])
+        return DeviceRows(self.X, rows if self.rows is None else self.rows[rows])
 
     def __getitem__(self, i):
         Xi = self.take(i)
         return Xi, Xi
 
 
-class ArrayDataset(torch.utils.data.Dataset):
+class StreamedRows(torch.utils.data.Dataset):
     """Rows of a numpy array (a memmap, say), scaled and moved batch by batch.
 
     Only the rows of the current batch are ever copied, so the training data
@@ -135,16 +137,16 @@ class ArrayDataset(torch.utils.data.Dataset):
     ----------
     X : ndarray of shape (n_samples, n_features)
         Data units; never modified.
-    prepare : callable
+    to_model : callable
         Rows of ``X`` to model units, as a new float32 array.
     device : str
     rows : ndarray of int or None
-        The rows of ``X`` this dataset holds; None: all.
+        The rows of ``X`` this holder holds; None: all.
     """
 
-    def __init__(self, X, prepare, device, rows=None):
+    def __init__(self, X, to_model, device, rows=None):
         self.X = X
-        self.prepare = prepare
+        self.to_model = to_model
         self.device = device
         self.rows = rows
         self._mapped = _shared_file_mapping(X) is not None
@@ -160,7 +162,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         if self.rows is not None:
             index = self.rows[index]
         block = self._gather(np.arange(len(self))[index] if isinstance(index, slice) else index)
-        return to_device(self.prepare(block), self.device)
+        return to_device(self.to_model(block), self.device)
 
     def _gather(self, index):
         if not self._mapped:
@@ -178,13 +180,15 @@ class ArrayDataset(torch.utils.data.Dataset):
         return block
 
     def chunks(self):
-        for s in row_chunks(len(self)):
+        for s in gen_batches(len(self), CHUNK_ROWS):
             yield self.take(s)
 
     def subset(self, rows):
-        """The rows at positions ``rows`` of this dataset (itself possibly a subset)."""
+        """The rows at positions ``rows`` of this holder (itself possibly a subset)."""
         rows = np.asarray(rows)
-        return ArrayDataset(self.X, self.prepare, self.device, rows if self.rows is None else self.rows[rows])
+        return StreamedRows(
+            self.X, self.to_model, self.device, rows if self.rows is None else self.rows[rows]
+        )
 
     def __getitem__(self, i):
         Xi = self.take(np.array([i]))[0]
@@ -192,14 +196,14 @@ class ArrayDataset(torch.utils.data.Dataset):
 
 
 class BatchIterator:
-    """Yield ``(X_batch, X_batch)`` slices of a :class:`TensorDataset`.
+    """Yield ``(X_batch, X_batch)`` for each batch of a row holder.
 
     A drop-in for ``torch.utils.data.DataLoader`` that indexes the whole batch at
     once instead of collating rows one by one.
 
     Parameters
     ----------
-    dataset : TensorDataset or ArrayDataset
+    dataset : DeviceRows or StreamedRows
     batch_size : int
     shuffle : bool
         Draw a new permutation every epoch from ``generator``.
@@ -217,38 +221,17 @@ class BatchIterator:
         self.generator = generator
         self.min_batch_size = min_batch_size
 
+    def _slices(self):
+        return batches(len(self.dataset), self.batch_size, self.min_batch_size)
+
     def __len__(self):
-        return count_batches(len(self.dataset), self.batch_size, self.min_batch_size)
+        return len(self._slices())
 
     def __iter__(self):
         dataset = self.dataset
-        n = len(dataset)
+        order = None
         if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(dataset.index_device)
-        else:
-            order = None
-        n_batches = len(self)
-        for b in range(n_batches):
-            start = b * self.batch_size
-            stop = n if b == n_batches - 1 else start + self.batch_size
-            Xb = dataset.take(slice(start, stop) if order is None else order[start:stop])
+            order = torch.randperm(len(dataset), generator=self.generator).to(dataset.index_device)
+        for s in self._slices():
+            Xb = dataset.take(s if order is None else order[s])
             yield Xb, Xb
-
-
-class TrainingDivergedError(ValueError, FloatingPointError):
-    """Raised when the training loss stops being finite."""
-
-
-class DivergenceGuard(Callback):
-    """Stop training with a clear error as soon as a batch loss is not finite.
-
-    Without it, the next forward pass would hand NaN weights to the eigensolver.
-    """
-
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if loss is not None and not torch.isfinite(loss).all():
-            epoch = len(net.history)
-            raise TrainingDivergedError(
-                f"Training diverged at epoch {epoch}: the loss became {loss.item()}. "
-                f"Lower the learning rate `lr` (currently {net.lr})."
-            )

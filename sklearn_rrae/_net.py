@@ -1,0 +1,119 @@
+"""skorch glue: the net that trains an RRAE module, running it, and what it recorded."""
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from skorch.helper import predefined_split
+
+from ._callbacks import DivergenceGuard, TrainingDivergedError, ValidationEarlyStopping
+from ._data import BatchIterator
+from ._module import RRAEModule
+
+
+def fork_rng(device):
+    """``torch.random.fork_rng`` over the CPU and, when training there, ``device``."""
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    return torch.random.fork_rng(devices=devices)
+
+
+def new_net(plan, seed, params, *, output_gain, truncation, schedule=(), valid=None):
+    """A freshly initialised net whose weights and shuffling come from ``seed``.
+
+    ``params`` are the estimator's parameters (``lr``, ``optimizer``, ``verbose``,
+    ``callbacks``, the early-stopping controls), ``schedule`` its own callbacks
+    (a rank schedule), ``valid`` the validation rows (early stopping) or None.
+    """
+    torch.manual_seed(seed)
+    callbacks = [("divergence_guard", DivergenceGuard()), *schedule]
+    if valid is not None:
+        callbacks.append(
+            ("early_stopping", ValidationEarlyStopping(params["n_iter_no_change"], params["tol"]))
+        )
+    if params["verbose"]:
+        callbacks.append(("progress_bar", ProgressBar()))
+    callbacks += list(params["callbacks"] or [])
+    encoder, decoder = plan.network.build()
+    net = NeuralNet(
+        module=RRAEModule,
+        module__encoder=encoder,
+        module__decoder=decoder,
+        module__latent_dim=plan.network.latent_dim,
+        module__n_components=plan.rank,
+        module__output_gain=output_gain,
+        module__truncation=truncation,
+        criterion=torch.nn.MSELoss,
+        optimizer=params["optimizer"],
+        lr=params["lr"],
+        max_epochs=plan.n_epochs,
+        batch_size=plan.batch_size,
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+        iterator_train__min_batch_size=plan.min_batch_size,
+        iterator_valid=BatchIterator,
+        iterator_valid__min_batch_size=plan.min_batch_size,
+        train_split=None if valid is None else predefined_split(valid),
+        callbacks=callbacks,
+        device=plan.device,
+        verbose=params["verbose"],
+        # skorch formats its epoch table even when it prints nothing.
+        **({} if params["verbose"] else {"callbacks__print_log": None}),
+        **{f"optimizer__{k}": v for k, v in plan.optimizer_kwargs.items()},
+    )
+    return net.initialize()
+
+
+def continue_from(net, previous):
+    """Start ``net`` (new, initialized) from the weights and optimizer state of ``previous``.
+
+    The stored basis is not carried over: it is rebuilt after training. The
+    optimizer keeps its state (Adam's moments, say) but takes its
+    hyperparameters (``lr``, ``optimizer__*``) from ``net``, that is from the
+    current parameters.
+    """
+    state = {k: v for k, v in previous.module_.state_dict().items() if k != "basis"}
+    try:
+        loaded = net.module_.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(
+            "warm_start=True continues from the weights of the previous fit, but the "
+            "network's architecture (latent_dim, hidden layer sizes) changed since then. "
+            "Refit with warm_start=False."
+        ) from exc
+    if loaded.unexpected_keys or set(loaded.missing_keys) != {"basis"}:
+        raise ValueError("warm_start=True: the previous fit's network does not match the current one.")
+    if type(net.optimizer_) is type(previous.optimizer_):
+        current = [{k: v for k, v in g.items() if k != "params"} for g in net.optimizer_.param_groups]
+        net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+        for group, hyper in zip(net.optimizer_.param_groups, current, strict=True):
+            group.update(hyper)
+
+
+def run(net, data, epochs=None):
+    """``net.partial_fit`` with a clear error when the eigensolver meets a non-finite latent."""
+    try:
+        net.partial_fit(data, epochs=epochs)
+    except torch.linalg.LinAlgError as exc:
+        raise TrainingDivergedError(
+            f"Training diverged: the batch latent is no longer finite. Lower the "
+            f"learning rate `lr` (currently {net.lr})."
+        ) from exc
+
+
+def curves(rows, to_data_units):
+    """(training losses, validation scores or None, best validation score or None), data units.
+
+    ``rows`` are history rows (one per epoch). The best score is that of the
+    epoch whose weights training ended with (``best_epoch``, recorded by the
+    early stopping), else the last one.
+    """
+    with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
+        losses = [float(row["train_loss"] * to_data_units) for row in rows]
+        if not rows or "valid_loss" not in rows[-1]:
+            return losses, None, None
+        scores = [-float(row["valid_loss"] * to_data_units) for row in rows]
+    # The last record: a rank schedule may end training before the early stopping's turn.
+    best = [row["best_epoch"] for row in rows if "best_epoch" in row]
+    best_epoch = best[-1] if best else 0
+    return losses, scores, scores[best_epoch - 1] if best_epoch else scores[-1]

@@ -1,0 +1,240 @@
+"""From the parameters and the data's shape to a plain, frozen training plan.
+
+Every check that involves several parameters or the data happens here, once,
+before anything is built: what comes out is the device, the seed, the rank, the
+batch arithmetic, the number of epochs, the validation rows and the network
+spec, which the rest of the fit only reads.
+"""
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from ._data import batches
+from ._networks import ARCHITECTURES, NetworkSpec, check_network_param
+
+# Keyword arguments routed to skorch or to the networks, the way skorch names them.
+ROUTED_PREFIXES = ("optimizer__", "encoder__", "decoder__")
+
+# max_epochs="auto": at least this many passes over the data and this many steps.
+_AUTO_MIN_EPOCHS = 20
+_AUTO_MIN_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What one fit trains, resolved from the parameters and the data's shape."""
+
+    device: str
+    seed: int | None  # None: no new net is built (a later partial_fit call)
+    rank: int | None  # the batch truncation's rank when training starts; None: none
+    batch_size: int  # capped at the number of training rows
+    min_batch_size: int  # a last batch below this is merged: it must exceed the rank
+    n_batches: int
+    n_epochs: int
+    train_rows: np.ndarray | None  # None: all rows
+    valid_rows: np.ndarray | None  # None: no validation split
+    input_shape: tuple | None
+    network: NetworkSpec
+    optimizer_kwargs: dict
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a torch device string, or raise."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The 'device' parameter must be 'auto' or a torch device such as 'cpu' or "
+            f"'cuda:0'. Got {device!r} instead."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    return str(resolved)
+
+
+def routed(params, prefix):
+    """``{name: value}`` of the parameters given as ``<prefix>__<name>``."""
+    prefix = f"{prefix}__"
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def check_rank(k, name, latent_dim, batch_size, n_samples, n_features):
+    """``k`` (the value of parameter ``name``) is a rank the model and data allow."""
+    if k > latent_dim:
+        raise ValueError(f"{name}={k} must be <= latent_dim={latent_dim}.")
+    if k > min(n_samples, n_features):
+        raise ValueError(
+            f"{name}={k} must be <= min(n_samples, n_features)="
+            f"{min(n_samples, n_features)} (n_samples={n_samples}, n_features={n_features})."
+        )
+    if batch_size <= k and n_samples > batch_size:
+        raise ValueError(
+            f"batch_size={batch_size} must be larger than {name}={k}: a batch "
+            f"latent cannot have a rank above its number of rows."
+        )
+
+
+def _check_routed(extra, estimator_name):
+    for key in extra:
+        if not key.startswith(ROUTED_PREFIXES):
+            raise TypeError(
+                f"{estimator_name} got an unexpected parameter {key!r}. Extra "
+                f"keyword parameters must start with one of {ROUTED_PREFIXES}."
+            )
+
+
+def _sizes(params, name):
+    sizes = params[name]
+    if sizes is None:
+        return None
+    sizes = tuple(np.atleast_1d(np.asarray(sizes, dtype=object)).ravel())
+    if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+        raise ValueError(f"'{name}' must be a tuple of positive ints. Got {params[name]!r}.")
+    return tuple(int(s) for s in sizes)
+
+
+def resolve_input_shape(shape, architecture, n_features):
+    """``input_shape`` as (channels, height, width), its -1 inferred; None if unset."""
+    if shape is None:
+        if ARCHITECTURES[architecture].needs_input_shape:
+            raise ValueError(
+                f"architecture={architecture!r} needs the image size: set 'input_shape' to (channels, "
+                "height, width) or (height, width), e.g. input_shape=(28, 28) for MNIST rows of 784 "
+                "pixels, or (1, -1) to read each row as a one-dimensional signal."
+            )
+        return None
+    sizes = tuple(np.atleast_1d(np.asarray(shape, dtype=object)).ravel())
+    valid = len(sizes) in (2, 3) and all(
+        isinstance(s, numbers.Integral) and (s > 0 or s == -1) for s in sizes
+    )
+    if not valid or sizes.count(-1) > 1:
+        raise ValueError(
+            f"'input_shape' must be (channels, height, width) or (height, width): positive ints, "
+            f"at most one of them -1 (inferred from n_features, as in numpy.reshape). Got {shape!r}."
+        )
+    sizes = tuple(int(s) for s in sizes)
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 in sizes and n_features % known == 0:
+        sizes = tuple(n_features // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != n_features:
+        raise ValueError(
+            f"input_shape={shape!r} does not match the data: X has n_features={n_features}, "
+            f"which is not {'a multiple of ' if -1 in sizes else ''}{known}."
+        )
+    return sizes if len(sizes) == 3 else (1, *sizes)
+
+
+def _split_rows(n_samples, fraction, seed, rank):
+    """(training rows, validation rows), a split seeded by ``seed``."""
+    try:
+        train_rows, valid_rows = train_test_split(np.arange(n_samples), test_size=fraction, random_state=seed)
+    except ValueError as exc:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves no sample to train on with n_samples={n_samples}."
+        ) from exc
+    if rank is not None and len(train_rows) <= rank:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves {len(train_rows)} training samples, "
+            f"not more than the rank {rank}."
+        )
+    return np.sort(train_rows), np.sort(valid_rows)
+
+
+def plan_training(
+    params,
+    extra,
+    estimator_name,
+    n_samples,
+    n_features,
+    rank_of,
+    *,
+    epochs_factor=1,
+    incremental=False,
+    device=None,
+):
+    """The :class:`TrainingPlan` of a fit, or a clear error naming the parameter.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's declared parameters, already checked one by one
+        (``_parameter_constraints``).
+    extra : dict
+        Its extra keyword parameters: ``optimizer__<name>``, ``encoder__<name>``,
+        ``decoder__<name>``.
+    rank_of : callable
+        ``rank_of(n_samples, n_features)``: the start rank, checked (the estimator's rule).
+    epochs_factor : int
+        ``max_epochs="auto"`` trains this many times the default number of epochs.
+    incremental : bool
+        A ``partial_fit`` call: no validation split.
+    device : str or None
+        The device of the net a later ``partial_fit`` call keeps (no new net is
+        built, no seed drawn); None: a new net on the device of ``params``.
+    """
+    _check_routed(extra, estimator_name)
+    hidden = _sizes(params, "hidden_layer_sizes")
+    decoder_hidden = _sizes(params, "decoder_hidden_layer_sizes")
+    if not issubclass(params["optimizer"], torch.optim.Optimizer):
+        raise TypeError(
+            f"'optimizer' must be a torch.optim.Optimizer subclass such as torch.optim.Adam. "
+            f"Got {params['optimizer']!r}."
+        )
+    architecture = params["architecture"]
+    input_shape = resolve_input_shape(params["input_shape"], architecture, n_features)
+    for role in ("encoder", "decoder"):
+        check_network_param(role, params[role], routed(extra, role), architecture)
+    rank = rank_of(n_samples, n_features)
+    new_net = device is None
+    device = resolve_device(params["device"]) if new_net else device
+    seed = (
+        int(check_random_state(params["random_state"]).randint(np.iinfo(np.int32).max)) if new_net else None
+    )
+    train_rows = valid_rows = None
+    n_train = n_samples
+    if params["early_stopping"] and not incremental:
+        train_rows, valid_rows = _split_rows(n_samples, params["validation_fraction"], seed, rank)
+        n_train = len(train_rows)
+    batch_size = min(params["batch_size"], n_train)
+    min_batch_size = (rank or 0) + 1
+    n_batches = len(batches(n_train, batch_size, min_batch_size))
+    n_epochs = params["max_epochs"]
+    if n_epochs == "auto":
+        n_epochs = epochs_factor * max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
+    network = NetworkSpec(
+        architecture=architecture,
+        n_features=n_features,
+        latent_dim=params["latent_dim"],
+        input_shape=input_shape,
+        hidden_layer_sizes=hidden,
+        decoder_hidden_layer_sizes=decoder_hidden,
+        activation=params["activation"],
+        encoder=params["encoder"],
+        decoder=params["decoder"],
+        encoder_kwargs=routed(extra, "encoder"),
+        decoder_kwargs=routed(extra, "decoder"),
+    )
+    return TrainingPlan(
+        device=device,
+        seed=seed,
+        rank=rank,
+        batch_size=batch_size,
+        min_batch_size=min_batch_size,
+        n_batches=n_batches,
+        n_epochs=n_epochs,
+        train_rows=train_rows,
+        valid_rows=valid_rows,
+        input_shape=input_shape,
+        network=network,
+        optimizer_kwargs=routed(extra, "optimizer"),
+    )
