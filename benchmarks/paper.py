@@ -43,7 +43,8 @@ from sklearn_rrae import RRAETransformer, datasets
 
 # name, generator, ranks, settings of the three autoencoders for this problem.
 # Two bumps: single starts mostly fold the parameter grid in code space (see
-# docs/benchmarks.md), so the autoencoders keep the most trustworthy of 10 starts.
+# docs/benchmarks.md and benchmarks/NOTES.md), so the autoencoders keep the most
+# trustworthy of 10 starts.
 SYNTHETIC = [
     ("shifted sine", lambda: datasets.make_shifted_sine(random_state=0), [1], {}),
     ("shifted Gaussian bump", datasets.make_shifted_gaussian, [1], {}),

@@ -1,6 +1,6 @@
 """Training-step time of the built-in CNN pair: memory layout and channel choices.
 
-Usage: python benchmarks/cnn_layout.py [--threads 2] [--repeats 7]
+Usage: python benchmarks/studies/cnn_layout.py [--threads 2] [--repeats 7]
        [--channels "32,64" "16,64,128" "16,32,64/16,64,128"]
 
 One optimizer step (forward, MSE loss, backward, Adam) of
@@ -15,7 +15,12 @@ epoch of 60,000 images (235 steps) and the speed-up of channels-last.
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# Run as `python benchmarks/studies/cnn_layout.py`: put benchmarks/ on the path for _common.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 from _common import machine

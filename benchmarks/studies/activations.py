@@ -1,12 +1,17 @@
 """How the default activation was chosen: held-out error over seeds, per activation.
 
-Usage: python benchmarks/activations.py [--seeds 3] [--activations silu relu ...] [--mnist]
+Usage: python benchmarks/studies/activations.py [--seeds 3] [--activations silu relu ...] [--mnist]
 
 Default settings otherwise. For each activation and problem: median and worst
 held-out MSE ratio to PCA (digits, MNIST-20k) or relative error (shifted sine).
 """
 
 import argparse
+import sys
+from pathlib import Path
+
+# Run as `python benchmarks/studies/activations.py`: put benchmarks/ on the path for _common.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 from _common import digits, mnist, mse, relative_error, shifted_sine

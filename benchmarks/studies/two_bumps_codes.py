@@ -1,6 +1,6 @@
 """Why ``n_init`` helps on two Gaussian bumps: the codes of the training grid, one start against ten.
 
-Usage: python benchmarks/two_bumps_codes.py [--seed 0] [--figure docs/figures/two_bumps_codes.png]
+Usage: python benchmarks/studies/two_bumps_codes.py [--seed 0] [--figure docs/figures/two_bumps_codes.png]
 
 Fits ``RRAETransformer(n_components=2, random_state=seed)`` with ``n_init=1`` and
 ``n_init=10`` on ``make_two_gaussians(random_state=0)`` and prints, for each,
@@ -12,7 +12,12 @@ together, which is what ruins interpolation.
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
+
+# Run as `python benchmarks/studies/two_bumps_codes.py`: put benchmarks/ on the path for _common.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import interpolation_error, machine
 from sklearn.manifold import trustworthiness

@@ -1,6 +1,6 @@
 """Which global latent basis gives the lowest held-out error?
 
-Usage: python benchmarks/basis_recipes.py [--skip-mnist]
+Usage: python benchmarks/studies/basis_recipes.py [--skip-mnist]
 
 The reference (section 2) describes two recipes to turn the batch-wise truncation
 of training into one basis for ``transform``:
@@ -17,6 +17,11 @@ random_state=0); the table shows the held-out error of each.
 
 import argparse
 import copy
+import sys
+from pathlib import Path
+
+# Run as `python benchmarks/studies/basis_recipes.py`: put benchmarks/ on the path for _common.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import torch

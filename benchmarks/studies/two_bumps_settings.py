@@ -1,11 +1,12 @@
 """Try settings on the two-Gaussian-bumps problem at k = 2 (issue 5's open target).
 
 Usage:
-    python benchmarks/two_bumps_settings.py --seeds 0,2 --params '{"batch_size": 20}'
-    python benchmarks/two_bumps_settings.py --seeds 0,2 --anneal 64,0.25,0.3 --params '{"max_epochs": 2000}'
-    python benchmarks/two_bumps_settings.py --seeds 0,2 --latent-noise 0.05
-    python benchmarks/two_bumps_settings.py --seeds 0,1,2,3,4 --adaptive
-    python benchmarks/two_bumps_settings.py --seeds 0,1,2,3,4 --restarts 3
+    python benchmarks/studies/two_bumps_settings.py --seeds 0,2 --params '{"batch_size": 20}'
+    python benchmarks/studies/two_bumps_settings.py --seeds 0,2 --anneal 64,0.25,0.3 \
+        --params '{"max_epochs": 2000}'
+    python benchmarks/studies/two_bumps_settings.py --seeds 0,2 --latent-noise 0.05
+    python benchmarks/studies/two_bumps_settings.py --seeds 0,1,2,3,4 --adaptive
+    python benchmarks/studies/two_bumps_settings.py --seeds 0,1,2,3,4 --restarts 3
 
 Prints, per seed, the relative error (%) on the training signals, on the test
 signals (reconstruction) and by the paper's protocol (interpolated codes), the
@@ -21,7 +22,12 @@ other 20 % (codes of all training signals are still used for interpolation).
 import argparse
 import json
 import math
+import sys
 import time
+from pathlib import Path
+
+# Run as `python benchmarks/studies/two_bumps_settings.py`: put benchmarks/ on the path for _common.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import torch

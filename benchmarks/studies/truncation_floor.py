@@ -1,6 +1,6 @@
 """What bounds the rank truncation's cost on a CPU: four tables.
 
-Usage: python benchmarks/truncation_floor.py
+Usage: python benchmarks/studies/truncation_floor.py
 
 Companion to ``truncation_overhead.py``, which measures the truncation's cost
 inside fits. Each timing here is the median over repeated calls.
@@ -25,7 +25,13 @@ inside fits. Each timing here is the median over repeated calls.
 
 import contextlib
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# Run as `python benchmarks/studies/truncation_floor.py`: put benchmarks/ on the path
+# for _common and truncation_overhead.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import torch
