@@ -26,7 +26,6 @@ interquartile range.
 """
 
 import argparse
-import contextlib
 import statistics
 import time
 
@@ -34,10 +33,8 @@ import numpy as np
 import torch
 from _common import machine
 
-import sklearn_rrae._modules as modules
-import sklearn_rrae._truncation as truncation
 from sklearn_rrae import RRAETransformer
-from sklearn_rrae._truncation import _RankTruncate, rank_truncate, rank_truncate_svd
+from sklearn_rrae._truncation import gram_eigh, rank_truncate, rank_truncate_svd
 
 # name, n, D, batch, latent, k, hidden, epochs
 SHAPES = [
@@ -47,70 +44,66 @@ SHAPES = [
 ]
 
 
-@contextlib.contextmanager
-def naive_truncation():
-    """Swap the package's truncation for the naive SVD one inside the module."""
-    saved = modules.rank_truncate
-    modules.rank_truncate = rank_truncate_svd
-    try:
-        yield
-    finally:
-        modules.rank_truncate = saved
+class NaiveTruncationRRAE(RRAETransformer):
+    """The same estimator, its batch truncation the naive SVD one (the stock backward)."""
+
+    batch_truncation = staticmethod(rank_truncate_svd)
 
 
-@contextlib.contextmanager
 def timed_truncation(spent):
-    """Add the wall time spent in the truncation's forward and backward to ``spent[0]``,
-    and the part of it spent in the Gram matrix eigendecomposition to ``spent[1]``
-    (the final basis also calls ``_eigh``, outside the truncation: not counted)."""
-    forward, backward, eigh = _RankTruncate.forward, _RankTruncate.backward, truncation._eigh
+    """The package's truncation, adding its forward and backward wall time to ``spent[0]``
+    and the part of it spent in the Gram matrix eigendecomposition to ``spent[1]`` (the
+    final basis also diagonalises a Gram matrix, outside the truncation: not counted).
 
-    def timed(fn, slot):
-        def wrapper(*args):
-            start = time.perf_counter()
-            try:
-                return fn(*args)
-            finally:
-                spent[slot] += time.perf_counter() - start
+    The backward is timed between two gradient hooks: on the output (its gradient has
+    arrived, the truncation's backward starts) and on the input (it is done).
+    """
 
-        return wrapper
-
-    timed_eigh = timed(eigh, 1)
-
-    def timed_forward(ctx, *args):
-        truncation._eigh = timed_eigh
+    def timed_eigh(gram):
+        start = time.perf_counter()
         try:
-            return forward(ctx, *args)
+            return gram_eigh(gram)
         finally:
-            truncation._eigh = eigh
+            spent[1] += time.perf_counter() - start
 
-    _RankTruncate.forward = staticmethod(timed(timed_forward, 0))
-    _RankTruncate.backward = staticmethod(timed(backward, 0))
-    try:
-        yield
-    finally:
-        _RankTruncate.forward, _RankTruncate.backward = staticmethod(forward), staticmethod(backward)
+    def truncation(Y, k):
+        start = time.perf_counter()
+        out = rank_truncate(Y, k, eigh=timed_eigh)
+        spent[0] += time.perf_counter() - start
+        if out is not Y and Y.requires_grad:
+            backward_start = []
+            out.register_hook(lambda grad: backward_start.append(time.perf_counter()))
+
+            def backward_done(grad):
+                spent[0] += time.perf_counter() - backward_start[0]
+
+            Y.register_hook(backward_done)
+        return out
+
+    return truncation
 
 
 def fit_seconds(X, k, params, device, naive=False, spent=None):
     """Wall time of one fit; on the CPU, ``spent`` gets the parts spent in our truncation."""
-    est = RRAETransformer(n_components=k, device=device, random_state=0, **params)
+    estimator = RRAETransformer
     if naive:
-        context = naive_truncation()
+        estimator = NaiveTruncationRRAE
     elif spent is not None and device == "cpu":
-        context = timed_truncation(spent)
-    else:
-        context = contextlib.nullcontext()
-    with context:
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        try:
-            est.fit(X)
-        except ValueError as exc:  # the naive backward can diverge
-            return float("nan"), str(exc).split(".")[0]
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
+
+        class TimedTruncationRRAE(RRAETransformer):
+            batch_truncation = staticmethod(timed_truncation(spent))
+
+        estimator = TimedTruncationRRAE
+    est = estimator(n_components=k, device=device, random_state=0, **params)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    try:
+        est.fit(X)
+    except ValueError as exc:  # the naive backward can diverge
+        return float("nan"), str(exc).split(".")[0]
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     return time.perf_counter() - start, None
 
 

@@ -29,11 +29,9 @@ eigenvectors are kept from the forward pass for the backward pass, so nothing
 is recomputed.
 """
 
-import math
-
 import torch
 
-__all__ = ["rank_truncate", "rank_truncate_svd", "gram_eigh", "eigh_descending", "top_eigenpairs"]
+__all__ = ["rank_truncate", "rank_truncate_svd", "gram_eigh", "eigh_descending"]
 
 # Eigenvalue gaps below this many machine epsilons of lambda_1 are smoothed in the
 # backward: the eigensolver cannot resolve them anyway.
@@ -59,42 +57,6 @@ def eigh_descending(gram):
     """Eigenpairs of a symmetric positive semi-definite matrix, largest first."""
     evals, evecs = gram_eigh(gram)
     return evals.flip(-1).clamp_min(0.0), evecs.flip(-1)
-
-
-def top_eigenpairs(M, k, rtol=1e-10, max_iter=30):
-    """The ``k`` largest eigenpairs of a symmetric positive semi-definite matrix.
-
-    Block subspace iteration with Rayleigh-Ritz on ``r = k + max(k, 10)`` vectors
-    from a fixed seed, run until every kept residual ``||M v - theta v||`` is below
-    ``rtol * theta_1``. Its error shrinks by about ``theta_r / theta_k`` per
-    iteration; when that predicts more than ``max_iter`` iterations, or the
-    matrix is small, a full ``eigh`` is used instead. A trained RRAE latent has a
-    large gap after its k-th singular value, so a few iterations usually suffice,
-    at a fraction of the cost of ``eigh`` on a thousand-wide Gram matrix.
-
-    Returns
-    -------
-    evals : tensor of shape (k,), decreasing
-    evecs : tensor of shape (m, k), orthonormal columns
-    """
-    m = M.shape[0]
-    r = k + max(k, 10)
-    if 2 * r < m:
-        g = torch.Generator(device=M.device).manual_seed(0)
-        Q = torch.randn(m, r, generator=g, dtype=M.dtype, device=M.device)
-        for iteration in range(max_iter):
-            Q = torch.linalg.qr(M @ Q).Q
-            MQ = M @ Q
-            theta, S = eigh_descending(Q.mT @ MQ)
-            V = Q @ S[:, :k]
-            residual = torch.linalg.vector_norm(MQ @ S[:, :k] - V * theta[:k], dim=0)
-            if bool((residual <= rtol * theta[0]).all()):
-                return theta[:k], V
-            rate = float(theta[-1] / theta[k - 1]) if theta[k - 1] > 0 else 1.0
-            if iteration == 0 and (rate >= 1 or math.log(rtol) / math.log(rate) > max_iter):
-                break
-    evals, evecs = eigh_descending(M)
-    return evals[:k], evecs[:, :k]
 
 
 def _inverse_gaps(kept, discarded):

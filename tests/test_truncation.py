@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from sklearn_rrae._truncation import eigh_descending, rank_truncate, rank_truncate_svd, top_eigenpairs
+from sklearn_rrae._basis import subspace_iteration, top_eigenpairs
+from sklearn_rrae._truncation import eigh_descending, rank_truncate, rank_truncate_svd
 
 SHAPES = [(6, 9, 2), (9, 6, 2), (5, 5, 1), (7, 3, 2), (4, 10, 3), (12, 12, 11)]
 
@@ -81,13 +82,15 @@ def test_no_op_when_rank_exceeds_shape():
     assert rank_truncate(Y, 3) is Y
 
 
+@pytest.mark.parametrize("m", [200, 300], ids=["lapack", "iteration"])
 @pytest.mark.parametrize("decay", [0.3, 0.9, 0.999], ids=["fast", "slow", "fallback"])
 @pytest.mark.parametrize("k", [1, 4])
-def test_top_eigenpairs_matches_eigh(decay, k):
-    m = 200
+def test_top_eigenpairs_matches_eigh(m, decay, k):
     Q = torch.linalg.qr(_random((m, m))).Q
     lam = 50.0 * decay ** torch.arange(m, dtype=torch.float64)
     M = (Q * lam) @ Q.mT
+    if m > 256:  # the iteration answers, except where it gives up (the flat spectrum)
+        assert (subspace_iteration(M, k) is None) == (decay == 0.999)
     evals, vecs = top_eigenpairs(M, k)
     torch.testing.assert_close(evals, lam[:k], rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(vecs.mT @ vecs, torch.eye(k, dtype=torch.float64))
@@ -96,13 +99,14 @@ def test_top_eigenpairs_matches_eigh(decay, k):
     torch.testing.assert_close((vecs.mT @ Q[:, :k]).abs(), eye, atol=1e-7, rtol=0)
 
 
-def test_top_eigenpairs_on_low_rank_and_repeated_spectra():
-    low_rank = _random((100, 2)) @ _random((2, 100), seed=1)
+@pytest.mark.parametrize("m", [100, 300], ids=["lapack", "iteration"])
+def test_top_eigenpairs_on_low_rank_and_repeated_spectra(m):
+    low_rank = _random((m, 2)) @ _random((2, m), seed=1)
     M = low_rank @ low_rank.mT  # rank 2, asked for 3
     evals, vecs = top_eigenpairs(M, 3)
     torch.testing.assert_close(evals, eigh_descending(M)[0][:3], rtol=1e-8, atol=1e-8)
     torch.testing.assert_close(vecs.mT @ vecs, torch.eye(3, dtype=torch.float64))
-    M = torch.diag(torch.tensor([5.0, 5.0, 5.0] + [0.1] * 97, dtype=torch.float64))
+    M = torch.diag(torch.tensor([5.0, 5.0, 5.0] + [0.1] * (m - 3), dtype=torch.float64))
     evals, vecs = top_eigenpairs(M, 2)
     torch.testing.assert_close(evals, torch.tensor([5.0, 5.0], dtype=torch.float64))
     assert torch.linalg.norm(M @ vecs - vecs * evals) < 1e-9  # the solver tolerance, 1e-10 * theta_1

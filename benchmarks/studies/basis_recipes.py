@@ -37,7 +37,7 @@ def _encode_train(est, X_train):
     module = est.module_
     module.eval()
     with torch.no_grad():
-        return module.encode(torch.as_tensor(est._scaling.forward(X_train)))
+        return module.encode(torch.as_tensor(est._scaling.to_model(X_train)))
 
 
 def stacked_batch_basis(est, X_train, seed=0):
@@ -63,7 +63,7 @@ def with_basis(est, basis):
 def finetune_decoder(est, X_train, epochs=FINETUNE_EPOCHS, seed=0):
     est = copy.deepcopy(est)
     module = est.module_
-    X = torch.as_tensor(est._scaling.forward(X_train))
+    X = torch.as_tensor(est._scaling.to_model(X_train))
     with torch.no_grad():
         module.eval()
         projected = module.encode(X) @ module.basis.mT @ module.basis

@@ -25,17 +25,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from _common import machine
 
-from sklearn_rrae import _cnn
+from sklearn_rrae import ConvDecoder, ConvEncoder
 
 LAYOUTS = {"NCHW": torch.contiguous_format, "channels-last": torch.channels_last}
 
 
+def in_layout(network_class, layout):
+    """``network_class`` with its feature maps and kernels in ``layout``."""
+    return type(f"{network_class.__name__}_{layout}", (network_class,), {"memory_format": LAYOUTS[layout]})
+
+
 def step_seconds(channels, layout, n_steps=5):
-    _cnn._LAYOUT = LAYOUTS[layout]  # both the modules' weights and their forward use it
     torch.manual_seed(0)
     encoder_channels, decoder_channels = channels
-    encoder = _cnn.ConvEncoder(784, 128, (28, 28), encoder_channels)
-    decoder = _cnn.ConvDecoder(128, 784, (28, 28), decoder_channels)
+    encoder = in_layout(ConvEncoder, layout)(784, 128, (28, 28), encoder_channels)
+    decoder = in_layout(ConvDecoder, layout)(128, 784, (28, 28), decoder_channels)
     optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()])
     X = torch.rand(256, 784)
 

@@ -23,7 +23,7 @@ inside fits. Each timing here is the median over repeated calls.
    previous step's eigenvectors; what a warm-started eigensolver would start from.
 """
 
-import contextlib
+import functools
 import statistics
 import sys
 import time
@@ -40,9 +40,8 @@ from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 from truncation_overhead import SHAPES, truncation_microseconds
 
-import sklearn_rrae._truncation as truncation
 from sklearn_rrae import RRAETransformer
-from sklearn_rrae._truncation import rank_truncate
+from sklearn_rrae._truncation import gram_eigh, rank_truncate
 
 
 def median_us(fn, repeats=300, warmup=20):
@@ -56,15 +55,9 @@ def median_us(fn, repeats=300, warmup=20):
     return 1e6 * statistics.median(times)
 
 
-@contextlib.contextmanager
-def eigh_replaced_by(fn):
-    """Make the truncation call ``fn`` for its Gram matrix eigendecomposition."""
-    real_eigh = truncation._eigh
-    truncation._eigh = fn
-    try:
-        yield
-    finally:
-        truncation._eigh = real_eigh
+def truncation_calling(eigh):
+    """The package's truncation, ``eigh`` for its Gram matrix eigendecomposition."""
+    return functools.partial(rank_truncate, eigh=eigh)
 
 
 def gram(m, seed=0):
@@ -146,8 +139,7 @@ def alone_row(batch, latent, k):
             first.append((N, torch.linalg.eigh(N)))
         return first[0][1]
 
-    with eigh_replaced_by(cached_eigh):
-        no_eigh = truncation_microseconds(batch, latent, k, "cpu", rank_truncate)
+    no_eigh = truncation_microseconds(batch, latent, k, "cpu", truncation_calling(cached_eigh))
     N = first[0][0]
     eigh_us = median_us(lambda: torch.linalg.eigh(N))
     g = torch.Generator().manual_seed(0)
@@ -170,15 +162,18 @@ def alone_table():
 
 def recorded_grams(n, D, batch, latent, k, hidden, epochs):
     """The batch Gram matrices a fit diagonalises, in float64, in order."""
-    grams, real_eigh = [], truncation._eigh
+    grams = []
 
     def recording_eigh(N):
-        if N.dtype == torch.float32 and N.shape[0] == min(batch, latent):  # not the final basis
+        if N.shape[0] == min(batch, latent):  # not a merged, larger last batch
             grams.append(N.detach().double().clone())
-        return real_eigh(N)
+        return gram_eigh(N)
+
+    class RecordingRRAE(RRAETransformer):
+        batch_truncation = staticmethod(truncation_calling(recording_eigh))
 
     X = np.random.RandomState(0).normal(size=(n, D)).astype(np.float32)
-    est = RRAETransformer(
+    est = RecordingRRAE(
         n_components=k,
         latent_dim=latent,
         hidden_layer_sizes=hidden,
@@ -186,8 +181,7 @@ def recorded_grams(n, D, batch, latent, k, hidden, epochs):
         max_epochs=epochs,
         random_state=0,
     )
-    with eigh_replaced_by(recording_eigh):
-        est.fit(X)
+    est.fit(X)
     return grams
 
 

@@ -34,8 +34,8 @@ import torch
 from _common import interpolation_error, reconstruction_error
 from skorch.callbacks import Callback
 
-import sklearn_rrae._modules as modules
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, datasets
+from sklearn_rrae._truncation import rank_truncate
 
 
 class RankAnneal(Callback):
@@ -49,17 +49,18 @@ class RankAnneal(Callback):
         net.module_.n_components = max(self.k, rank) if t < 1 else self.k
 
 
-def add_latent_noise(sigma):
-    project = modules.RRAEModule.project
+def noisy_truncation(sigma):
+    """The package's truncation plus noise in the truncated latent's row space, in training
+    only (skorch computes the validation loss with gradients off)."""
 
-    def noisy_project(self, Z):
-        Y = project(self, Z)
-        if self.training and self.n_components is not None:
+    def truncation(Z, k):
+        Y = rank_truncate(Z, k)
+        if torch.is_grad_enabled():
             E = torch.randn(Y.shape[0], Y.shape[0], dtype=Y.dtype, device=Y.device)
             Y = Y + sigma * (E @ Y) / math.sqrt(Y.shape[0])
         return Y
 
-    modules.RRAEModule.project = noisy_project
+    return truncation
 
 
 def make_model(args, params, k, seed):
@@ -69,7 +70,14 @@ def make_model(args, params, k, seed):
     if args.anneal:
         r0, a, b = (float(v) for v in args.anneal.split(","))
         callbacks = [RankAnneal(int(r0), k, a, b, params.get("max_epochs", 1000))]
-    return RRAETransformer(n_components=k, random_state=seed, callbacks=callbacks, **params)
+    estimator = RRAETransformer
+    if args.latent_noise:
+
+        class NoisyRRAE(RRAETransformer):
+            batch_truncation = staticmethod(noisy_truncation(args.latent_noise))
+
+        estimator = NoisyRRAE
+    return estimator(n_components=k, random_state=seed, callbacks=callbacks, **params)
 
 
 def best_of_restarts(args, params, k, seed, X):
@@ -94,8 +102,6 @@ def main():
     parser.add_argument("--restarts", type=int, default=1, help="keep the best of N on a held-out 20 %%")
     args = parser.parse_args()
     params, k = json.loads(args.params), 2
-    if args.latent_noise:
-        add_latent_noise(args.latent_noise)
     X_train, X_test, p_train, p_test = datasets.make_two_gaussians(random_state=0)
     for seed in map(int, args.seeds.split(",")):
         start = time.perf_counter()
