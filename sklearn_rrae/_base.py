@@ -193,49 +193,52 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             incremental=incremental,
             device=str(self.net_.device) if keep_net else None,
         )
-        if first_pass:
-            self._scaling = Scaling.of(X)
-        data = training_rows(X, self._scaling.to_model, plan.device)
+        scaling = Scaling.of(X) if first_pass else self._scaling
+        data = training_rows(X, scaling.to_model, plan.device)
         train = data if plan.train_rows is None else data.subset(plan.train_rows)
         valid = None if plan.valid_rows is None else data.subset(plan.valid_rows)
         net = self.net_ if keep_net else None
         epochs_before = len(net.history) if keep_net else 0
         with fork_rng(plan.device):
             if first_pass and not incremental:
-                net = self._train_new(lambda seed: self._new_net(plan, seed, valid), train, plan.seed)
+                net = self._train_new(
+                    lambda seed: self._new_net(plan, seed, scaling, valid), train, plan.seed
+                )
             else:
                 if net is None:
-                    net = self._new_net(plan, plan.seed, valid)
+                    net = self._new_net(plan, plan.seed, scaling, valid)
                     if not first_pass:
                         continue_from(net, self.net_)
                 run(net, train, epochs=1 if incremental else None)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
-        self.net_ = net
-        self.input_shape_ = plan.input_shape
+        self.net_, self._scaling, self.input_shape_ = net, scaling, plan.input_shape
         self._record_curves(net.history[epochs_before:], first_pass)
         if incremental:
-            gram = encoded_gram(net.module_, data).cpu().numpy() + getattr(self, "latent_gram_", 0)
-            self.latent_gram_ = gram
-            self.n_samples_seen_ = getattr(self, "n_samples_seen_", 0) + X.shape[0]
-            L = net.module_.basis.shape[1]
-            gram = torch.from_numpy(gram).to(net.module_.basis.device)
-            self._store_basis(basis_from_gram(gram, net.module_.n_components, L))
+            self._store_basis(self._running_basis(data))
         else:
             for name in ("latent_gram_", "n_samples_seen_"):  # partial_fit's state
                 self.__dict__.pop(name, None)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components))
         return self
 
-    def _new_net(self, plan, seed, valid):
+    def _new_net(self, plan, seed, scaling, valid):
         return new_net(
             plan,
             seed,
             super().get_params(deep=False),
-            output_gain=self._scaling.decoder_gain,
+            output_gain=scaling.decoder_gain,
             truncation=self.batch_truncation,
             schedule=self._schedule(plan),
             valid=valid,
         )
+
+    def _running_basis(self, data):
+        """partial_fit's basis: from the latent Gram matrix summed over every chunk seen."""
+        module = self.module_
+        self.latent_gram_ = encoded_gram(module, data).cpu().numpy() + getattr(self, "latent_gram_", 0)
+        self.n_samples_seen_ = getattr(self, "n_samples_seen_", 0) + len(data)
+        gram = torch.from_numpy(self.latent_gram_).to(module.basis.device)
+        return basis_from_gram(gram, module.n_components, module.basis.shape[1])
 
     def _record_curves(self, epochs, first_pass):
         """``n_iter_`` and the curves, extended by ``epochs`` (this call's history rows)."""
