@@ -143,6 +143,25 @@ def rank_truncate(Y, k, eigh=gram_eigh):
     -------
     Y_k : torch.Tensor of the same shape as ``Y``
         ``Y`` projected on its ``k`` leading right singular vectors.
+
+    See Also
+    --------
+    rank_truncate_svd : The same projection through ``torch.linalg.svd`` and its
+        stock backward (the test oracle and speed baseline).
+
+    Notes
+    -----
+    This is the estimators' ``batch_truncation``: the function their training
+    applies to every batch latent. A subclass of an estimator may set another
+    one with the same signature, ``f(Z, k)``, to compare or instrument it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_rrae._truncation import rank_truncate
+    >>> Y = torch.randn(20, 8, generator=torch.Generator().manual_seed(0))
+    >>> int(torch.linalg.matrix_rank(rank_truncate(Y, 2)))
+    2
     """
     if k >= min(Y.shape):
         return Y
