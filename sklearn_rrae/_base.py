@@ -192,6 +192,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             epochs_factor=self._auto_epochs_factor,
             incremental=incremental,
             device=str(self.net_.device) if keep_net else None,
+            integer_params=[
+                name
+                for name, constraints in self._parameter_constraints.items()
+                if any(isinstance(c, Interval) and c.type is numbers.Integral for c in constraints)
+            ],
         )
         scaling = Scaling.of(X) if first_pass else self._scaling
         data = training_rows(X, scaling.to_model, plan.device)
@@ -227,6 +232,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             seed,
             super().get_params(deep=False),
             output_gain=scaling.decoder_gain,
+            to_data_units=scaling.loss_to_data_units,
             truncation=self.batch_truncation,
             schedule=self._schedule(plan),
             valid=valid,
@@ -390,6 +396,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over ``X`` (higher is better).
+
+        Not comparable with ``PCA.score``, which is a log-likelihood: to compare
+        PCA and RRAE in one grid search, use
+        ``scoring=sklearn_rrae.model_selection.neg_reconstruction_mse``, which
+        gives this same number for RRAE.
 
         Parameters
         ----------

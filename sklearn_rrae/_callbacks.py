@@ -28,6 +28,37 @@ class DivergenceGuard(Callback):
             )
 
 
+class DataUnitsLoss(Callback):
+    """Record each epoch's losses in the units of ``X``: ``train_mse`` (and ``valid_mse``).
+
+    skorch's ``train_loss`` / ``valid_loss`` are in model units (the data divided
+    by one global scale); these are what ``loss_curve_`` and ``validation_scores_``
+    report, so the printed table (``verbose=1``) shows the same numbers.
+    """
+
+    def __init__(self, to_data_units):
+        self.to_data_units = to_data_units
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        for key, name in (("train_loss", "train_mse"), ("valid_loss", "valid_mse")):
+            if key in row:
+                net.history.record(name, float(row[key] * self.to_data_units))
+
+
+# History keys that are not for the printed table: model-unit losses (the data-unit
+# ones are printed instead) and what callbacks record for each other.
+PRINT_IGNORED = [
+    "train_loss",
+    "valid_loss",
+    "rank_settled",
+    "rank_target",
+    "rank_changes",
+    "best_epoch",
+    "init_scores",
+]
+
+
 class ValidationEarlyStopping(EarlyStopping):
     """``MLPRegressor``'s rule on the validation loss, as skorch's ``EarlyStopping``.
 

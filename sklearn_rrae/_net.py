@@ -6,7 +6,13 @@ from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from skorch.helper import predefined_split
 
-from ._callbacks import DivergenceGuard, TrainingDivergedError, ValidationEarlyStopping
+from ._callbacks import (
+    PRINT_IGNORED,
+    DataUnitsLoss,
+    DivergenceGuard,
+    TrainingDivergedError,
+    ValidationEarlyStopping,
+)
 from ._data import BatchIterator
 from ._module import RRAEModule
 
@@ -17,15 +23,17 @@ def fork_rng(device):
     return torch.random.fork_rng(devices=devices)
 
 
-def new_net(plan, seed, params, *, output_gain, truncation, schedule=(), valid=None):
+def new_net(plan, seed, params, *, output_gain, to_data_units, truncation, schedule=(), valid=None):
     """A freshly initialised net whose weights and shuffling come from ``seed``.
 
     ``params`` are the estimator's parameters (``lr``, ``optimizer``, ``verbose``,
     ``callbacks``, the early-stopping controls), ``schedule`` its own callbacks
-    (a rank schedule), ``valid`` the validation rows (early stopping) or None.
+    (a rank schedule), ``valid`` the validation rows (early stopping) or None;
+    ``to_data_units`` turns a model-unit loss into the data's units.
     """
     torch.manual_seed(seed)
-    callbacks = [("divergence_guard", DivergenceGuard()), *schedule]
+    callbacks = [("divergence_guard", DivergenceGuard()), ("data_units_loss", DataUnitsLoss(to_data_units))]
+    callbacks += list(schedule)
     if valid is not None:
         callbacks.append(
             ("early_stopping", ValidationEarlyStopping(params["n_iter_no_change"], params["tol"]))
@@ -58,7 +66,11 @@ def new_net(plan, seed, params, *, output_gain, truncation, schedule=(), valid=N
         device=plan.device,
         verbose=params["verbose"],
         # skorch formats its epoch table even when it prints nothing.
-        **({} if params["verbose"] else {"callbacks__print_log": None}),
+        **(
+            {"callbacks__print_log__keys_ignored": PRINT_IGNORED}
+            if params["verbose"]
+            else {"callbacks__print_log": None}
+        ),
         **{f"optimizer__{k}": v for k, v in plan.optimizer_kwargs.items()},
     )
     return net.initialize()

@@ -64,7 +64,11 @@ def train_best_start(make_net, train, seed, n_init):
         run(net, train, epochs=trial_epochs)
         scores.append(code_trustworthiness(net.module_, train, seed))
         if best is None or scores[-1] > max(scores[:-1]):
-            best = net
+            best, kept = net, i
+        if net.verbose:
+            print(f"start {i + 1} of {n_init}: trustworthiness of its codes {scores[-1]:.4f}")
+    if best.verbose:
+        print(f"kept start {kept + 1}; it trains for the remaining {n_epochs - trial_epochs} epochs")
     best.history[0]["init_scores"] = np.asarray(scores)
     if n_epochs > trial_epochs:
         run(best, train, epochs=n_epochs - trial_epochs)

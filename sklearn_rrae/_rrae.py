@@ -79,7 +79,11 @@ class RRAETransformer(BaseRRAE):
 
     verbose : int, default=0
         If positive, skorch prints one line per epoch and shows a progress bar
-        over the batches of each epoch (skorch's ``ProgressBar``, tqdm).
+        over the batches of each epoch (skorch's ``ProgressBar``, tqdm). The
+        table's ``train_mse`` and ``valid_mse`` are in the units of ``X``, as
+        in ``loss_curve_`` (skorch's own ``train_loss`` and ``valid_loss``, in
+        the model's scaled units, stay in ``net_.history``). With ``n_init > 1``
+        each start prints its table, then its score and which start is kept.
 
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra callbacks for the skorch training loop (early stopping, learning

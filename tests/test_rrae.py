@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from sklearn_rrae import RRAETransformer
+from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
 from sklearn_rrae.datasets import make_shifted_sine
 
 from .conftest import FAST
@@ -301,11 +301,31 @@ def test_optimizer_parameters_are_routed(X_small):
 
 
 def test_verbose_prints_skorch_table(X_small, capsys):
-    RRAETransformer(n_components=2, verbose=1, random_state=0, **FAST).fit(X_small)
+    est = RRAETransformer(n_components=2, verbose=1, random_state=0, **FAST).fit(X_small * 100)
     out = capsys.readouterr().out
-    assert "train_loss" in out and "epoch" in out
+    header, _, *rows = out.strip().splitlines()
+    assert header.split() == ["epoch", "train_mse", "dur"]
+    # The printed loss is in the data's units, as loss_curve_ (not skorch's scaled train_loss).
+    printed = [float(row.split()[1]) for row in rows]
+    np.testing.assert_allclose(printed, est.loss_curve_, rtol=1e-3)
+    assert "\x1b[" not in out  # no ANSI colour codes in a log
     RRAETransformer(n_components=2, verbose=0, random_state=0, **FAST).fit(X_small)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_adaptive_table_shows_the_rank(X_small, capsys):
+    est = AdaptiveRRAETransformer(verbose=1, random_state=0, **FAST).fit(X_small)
+    header, _, *rows = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["epoch", "rank", "train_mse", "dur"]
+    assert int(rows[-1].split()[1]) == est.n_components_
+
+
+def test_verbose_n_init_says_which_start_is_kept(X_small, capsys):
+    est = RRAETransformer(n_components=2, n_init=2, verbose=1, random_state=0, **FAST).fit(X_small)
+    out = capsys.readouterr().out
+    kept = int(np.argmax(est.init_scores_)) + 1
+    assert "start 1 of 2: trustworthiness" in out and "start 2 of 2: trustworthiness" in out
+    assert f"kept start {kept};" in out
 
 
 def test_max_epochs_auto_gives_small_data_enough_steps():
