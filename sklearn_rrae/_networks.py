@@ -147,15 +147,18 @@ def check_network_param(role, network, routed, architecture):
     if isinstance(network, type) and not issubclass(network, nn.Module):
         raise TypeError(f"'{role}' must be a torch.nn.Module subclass or instance, or None. Got {network!r}.")
     routed = sorted(routed)
+    names = ", ".join(f"{role}__{k}" for k in routed)
+    verb = "applies" if len(routed) == 1 else "apply"
+    article = "an" if role == "encoder" else "a"
     if routed and isinstance(network, nn.Module):
         raise ValueError(
-            f"{', '.join(f'{role}__{k}' for k in routed)} only apply when '{role}' is a class; "
-            f"'{role}' is an instance ({type(network).__name__}): configure it before passing it."
+            f"{names} only {verb} when '{role}' is a class; '{role}' is an instance "
+            f"({type(network).__name__}): configure it before passing it."
         )
     if routed and network is None and not ARCHITECTURES[architecture].takes_kwargs:
         raise ValueError(
-            f"{', '.join(f'{role}__{k}' for k in routed)} only apply to a '{role}' class or to the "
-            f"built-in CNN (architecture='cnn'); the built-in MLP is set by hidden_layer_sizes, "
+            f"{names} only {verb} to {article} '{role}' class or to the built-in CNN "
+            f"(architecture='cnn'); the built-in MLP is set by hidden_layer_sizes, "
             f"decoder_hidden_layer_sizes and activation."
         )
     taken = sorted(set(routed) & set(NETWORK_ARGUMENTS))

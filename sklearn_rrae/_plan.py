@@ -161,6 +161,7 @@ def plan_training(
     epochs_factor=1,
     incremental=False,
     device=None,
+    integer_params=(),
 ):
     """The :class:`TrainingPlan` of a fit, or a clear error naming the parameter.
 
@@ -181,7 +182,13 @@ def plan_training(
     device : str or None
         The device of the net a later ``partial_fit`` call keeps (no new net is
         built, no seed drawn); None: a new net on the device of ``params``.
+    integer_params : iterable of str
+        The parameters that take ints: a bool passes their check (``True`` is an
+        ``Integral``) but is refused here, where PCA would read ``True`` as 1.
     """
+    for name in integer_params:
+        if isinstance(params[name], bool):
+            raise ValueError(f"The {name!r} parameter must be an int, not a bool. Got {params[name]!r}.")
     _check_routed(extra, estimator_name)
     hidden = _sizes(params, "hidden_layer_sizes")
     decoder_hidden = _sizes(params, "decoder_hidden_layer_sizes")

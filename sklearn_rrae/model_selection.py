@@ -5,7 +5,9 @@ downstream score (a classifier's accuracy on the codes) usually levels off:
 the best score then sits at some large rank, while a much smaller one is as
 good within noise. :func:`smallest_rank_refit` gives ``GridSearchCV`` a
 ``refit`` callable that refits the *smallest* rank whose mean test score is
-within a tolerance of the best.
+within a tolerance of the best. :func:`neg_reconstruction_mse` is a scorer
+that measures the same thing for any transformer with an ``inverse_transform``,
+so that PCA and RRAE can be compared in one search.
 """
 
 import functools
@@ -13,8 +15,9 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.utils.validation import check_array
 
-__all__ = ["select_smallest_rank", "smallest_rank_refit"]
+__all__ = ["neg_reconstruction_mse", "select_smallest_rank", "smallest_rank_refit"]
 
 _RANK_NAME = "n_components"
 
@@ -222,3 +225,57 @@ def smallest_rank_refit(tol=0.01, *, relative=False, param=None, scoring="score"
     """
     _check_tol(tol, relative)
     return functools.partial(select_smallest_rank, tol=tol, relative=relative, param=param, scoring=scoring)
+
+
+def neg_reconstruction_mse(estimator, X, y=None):
+    """Minus the mean squared error of ``X`` reconstructed by a fitted transformer.
+
+    A scorer (``scoring=neg_reconstruction_mse``) for
+    :class:`~sklearn.model_selection.GridSearchCV`, ``cross_val_score`` and the
+    like: ``-mean((X - inverse_transform(transform(X)))**2)``, higher is better.
+    It works alike for every estimator with ``transform`` and
+    ``inverse_transform`` (PCA, RRAE, a pipeline of such steps), which their
+    own ``score`` methods do not: ``PCA.score`` is the average log-likelihood
+    of the probabilistic PCA model, while :meth:`RRAETransformer.score
+    <sklearn_rrae.RRAETransformer.score>` is minus the reconstruction MSE, so a
+    search over both with the default scoring compares incomparable numbers.
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        Has ``transform`` and ``inverse_transform``.
+    X : array-like of shape (n_samples, n_features)
+        Data to reconstruct.
+    y : Ignored
+        Not used, present for the scorer signature.
+
+    Returns
+    -------
+    score : float
+        Minus the mean squared reconstruction error over all entries of ``X``.
+
+    See Also
+    --------
+    smallest_rank_refit : Refit the smallest rank within a tolerance of the best.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_rrae import RRAETransformer
+    >>> from sklearn_rrae.model_selection import neg_reconstruction_mse
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> search = GridSearchCV(
+    ...     PCA(), {"n_components": [2, 5]}, scoring=neg_reconstruction_mse, cv=3
+    ... ).fit(X)
+    >>> search.best_params_
+    {'n_components': 5}
+    >>> rrae = RRAETransformer(n_components=5, max_epochs=2, random_state=0).fit(X)
+    >>> bool(np.isclose(neg_reconstruction_mse(rrae, X), rrae.score(X)))
+    True
+    """
+    X = check_array(X, dtype=[np.float64, np.float32])
+    X_hat = estimator.inverse_transform(estimator.transform(X))
+    return -float(np.mean((X.astype(np.float64) - np.asarray(X_hat, dtype=np.float64)) ** 2))

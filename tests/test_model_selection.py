@@ -8,12 +8,14 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_rrae import RRAETransformer
-from sklearn_rrae.model_selection import select_smallest_rank, smallest_rank_refit
+from sklearn_rrae.model_selection import neg_reconstruction_mse, select_smallest_rank, smallest_rank_refit
+
+from .conftest import FAST
 
 
 def results(ranks, scores, name="n_components", scoring="score"):
@@ -203,3 +205,13 @@ def test_grid_search_with_pca_and_several_scores(digits):
         GridSearchCV(
             pipe, {"pca__n_components": [2, 5]}, cv=2, scoring=scoring, refit=smallest_rank_refit()
         ).fit(X, y)
+
+
+def test_neg_reconstruction_mse_scores_pca_and_rrae_alike(X_small):
+    pca = PCA(n_components=2).fit(X_small)
+    expected = -np.mean((X_small - pca.inverse_transform(pca.transform(X_small))) ** 2)
+    assert neg_reconstruction_mse(pca, X_small) == pytest.approx(expected, rel=1e-12)
+    rrae = RRAETransformer(n_components=2, random_state=0, **FAST).fit(X_small)
+    assert neg_reconstruction_mse(rrae, X_small) == pytest.approx(rrae.score(X_small), rel=1e-9)
+    scores = cross_val_score(PCA(n_components=2), X_small, scoring=neg_reconstruction_mse, cv=3)
+    assert scores.shape == (3,) and np.all(scores < 0)

@@ -96,6 +96,11 @@ def test_not_fitted(X_small):
         ({"n_components": 11}, r"n_components=11 must be <= min\(n_samples, n_features\)=10"),
         ({"batch_size": 2, "n_components": 2}, "batch_size=2 must be larger than n_components=2"),
         ({"optimzer__lr": 0.1}, "optimzer__lr"),
+        ({"n_components": True}, "'n_components' parameter must be an int, not a bool"),
+        ({"latent_dim": True}, "'latent_dim' parameter must be an int, not a bool"),
+        ({"batch_size": True}, "'batch_size' parameter must be an int, not a bool"),
+        ({"n_init": True}, "'n_init' parameter must be an int, not a bool"),
+        ({"max_epochs": True}, "'max_epochs' parameter must be an int, not a bool"),
     ],
 )
 def test_bad_parameters_name_themselves(X_small, params, name):
