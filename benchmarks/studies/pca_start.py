@@ -15,6 +15,9 @@ that starts at zero. Training therefore starts at PCA's solution. Variants:
 - ``pca-start+es``: the same with ``early_stopping=True`` (validation stopping and
   going back to the best epoch, which near the start means near PCA).
 
+Any variant may end in ``@name=value,name=value`` to set other parameters, e.g.
+``pca-start@lr=1e-4`` or ``pca-start+es@n_iter_no_change=50``.
+
 Prints the held-out MSE over PCA's, median (worst) over seeds, per variant.
 """
 
@@ -72,9 +75,18 @@ class PCAStartDecoder(nn.Module):
         return (Z[:, :k] @ self.components) * self.inverse_gain + self.residual(Z)
 
 
+def _params(variant):
+    """The parameters after ``@`` in a variant's name, as numbers."""
+    _, _, given = variant.partition("@")
+    pairs = (item.split("=") for item in given.split(",") if item)
+    return {name: (int(value) if value.isdigit() else float(value)) for name, value in pairs}
+
+
 def model(variant, k, seed, X_train):
+    extra = _params(variant)
+    variant = variant.partition("@")[0]
     if variant == "default":
-        return RRAETransformer(n_components=k, random_state=seed)
+        return RRAETransformer(n_components=k, random_state=seed, **extra)
     scaling = Scaling.of(X_train)
     components = PCA(n_components=k).fit(scaling.to_model(X_train)).components_
     return RRAETransformer(
@@ -86,6 +98,7 @@ def model(variant, k, seed, X_train):
         decoder=PCAStartDecoder,
         decoder__components=components,
         decoder__gain=scaling.decoder_gain,
+        **extra,
     )
 
 
