@@ -248,7 +248,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _record_curves(self, epochs, first_pass):
         """``n_iter_`` and the curves, extended by ``epochs`` (this call's history rows)."""
-        losses, scores, best = curves(epochs, self._scaling.loss_to_data_units)
+        losses, scores, best = curves(epochs)
         self.n_iter_ = (0 if first_pass else self.n_iter_) + len(epochs)
         self.loss_curve_ = ([] if first_pass else self.loss_curve_) + losses
         previous = None if first_pass else self.validation_scores_

@@ -5,6 +5,7 @@
 weights it keeps as ``best_epoch``, which the estimator reads in turn.
 """
 
+import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 
@@ -32,8 +33,8 @@ class DataUnitsLoss(Callback):
     """Record each epoch's losses in the units of ``X``: ``train_mse`` (and ``valid_mse``).
 
     skorch's ``train_loss`` / ``valid_loss`` are in model units (the data divided
-    by one global scale); these are what ``loss_curve_`` and ``validation_scores_``
-    report, so the printed table (``verbose=1``) shows the same numbers.
+    by one global scale); the estimator's ``loss_curve_`` and ``validation_scores_``
+    are read from these records, and the printed table (``verbose=1``) shows them.
     """
 
     def __init__(self, to_data_units):
@@ -43,7 +44,8 @@ class DataUnitsLoss(Callback):
         row = net.history[-1]
         for key, name in (("train_loss", "train_mse"), ("valid_loss", "valid_mse")):
             if key in row:
-                net.history.record(name, float(row[key] * self.to_data_units))
+                with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
+                    net.history.record(name, float(row[key] * self.to_data_units))
 
 
 # History keys that are not for the printed table: model-unit losses (the data-unit

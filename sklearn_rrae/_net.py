@@ -1,6 +1,5 @@
 """skorch glue: the net that trains an RRAE module, running it, and what it recorded."""
 
-import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
@@ -113,18 +112,18 @@ def run(net, data, epochs=None):
         ) from exc
 
 
-def curves(rows, to_data_units):
+def curves(rows):
     """(training losses, validation scores or None, best validation score or None), data units.
 
-    ``rows`` are history rows (one per epoch). The best score is that of the
-    epoch whose weights training ended with (``best_epoch``, recorded by the
-    early stopping), else the last one.
+    ``rows`` are history rows (one per epoch), whose losses in data units
+    ``DataUnitsLoss`` recorded. The best score is that of the epoch whose weights
+    training ended with (``best_epoch``, recorded by the early stopping), else the
+    last one.
     """
-    with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
-        losses = [float(row["train_loss"] * to_data_units) for row in rows]
-        if not rows or "valid_loss" not in rows[-1]:
-            return losses, None, None
-        scores = [-float(row["valid_loss"] * to_data_units) for row in rows]
+    losses = [row["train_mse"] for row in rows]
+    if not rows or "valid_mse" not in rows[-1]:
+        return losses, None, None
+    scores = [-row["valid_mse"] for row in rows]
     # The last record: a rank schedule may end training before the early stopping's turn.
     best = [row["best_epoch"] for row in rows if "best_epoch" in row]
     best_epoch = best[-1] if best else 0
