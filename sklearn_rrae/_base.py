@@ -216,7 +216,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                         continue_from(net, self.net_)
                 run(net, train, epochs=1 if incremental else None)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
-        self.net_, self._scaling, self.input_shape_ = net, scaling, plan.input_shape
+        self.net_, self._scaling, self.input_shape_ = net, scaling, plan.network.input_shape
         self._record_curves(net.history[epochs_before:], first_pass)
         if incremental:
             self._store_basis(self._running_basis(data))

@@ -39,8 +39,7 @@ class TrainingPlan:
     n_epochs: int
     train_rows: np.ndarray | None  # None: all rows
     valid_rows: np.ndarray | None  # None: no validation split
-    input_shape: tuple | None
-    network: NetworkSpec
+    network: NetworkSpec  # with the resolved input shape
     optimizer_kwargs: dict
 
 
@@ -241,7 +240,6 @@ def plan_training(
         n_epochs=n_epochs,
         train_rows=train_rows,
         valid_rows=valid_rows,
-        input_shape=input_shape,
         network=network,
         optimizer_kwargs=routed(extra, "optimizer"),
     )
