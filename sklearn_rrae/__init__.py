@@ -1,8 +1,16 @@
 """Rank Reduction Autoencoders for scikit-learn."""
 
 from ._adaptive import AdaptiveRRAETransformer, RankSchedule
+from ._base import LinearStartKeptWarning
 from ._cnn import ConvDecoder, ConvEncoder
 from ._rrae import RRAETransformer
 
-__all__ = ["AdaptiveRRAETransformer", "ConvDecoder", "ConvEncoder", "RRAETransformer", "RankSchedule"]
+__all__ = [
+    "AdaptiveRRAETransformer",
+    "ConvDecoder",
+    "ConvEncoder",
+    "LinearStartKeptWarning",
+    "RRAETransformer",
+    "RankSchedule",
+]
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ curves, build the global basis (``_basis``). ``transform`` and
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -19,11 +20,22 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
 from ._data import CHUNK_ROWS, scan, to_device, training_rows
+from ._linear_start import principal_axes
 from ._net import continue_from, curves, fork_rng, new_net, run
 from ._networks import ARCHITECTURES
 from ._plan import ROUTED_PREFIXES, plan_training
 from ._scaling import Scaling
 from ._truncation import rank_truncate
+
+
+class LinearStartKeptWarning(UserWarning):
+    """No epoch of training beat the PCA start on the validation rows: the model is PCA's.
+
+    The data gave no evidence of nonlinear structure the network could learn
+    (or too few rows to find it); ``start_validation_score_`` and
+    ``validation_scores_`` say by how much.
+    """
+
 
 # Rows per forward pass at inference (see BaseRRAE._map_rows); divides CHUNK_ROWS.
 _BLOCK_ROWS = 256
@@ -42,6 +54,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     batch_truncation = staticmethod(rank_truncate)
     # max_epochs="auto" trains this many times the default number of epochs.
     _auto_epochs_factor = 1
+    # Whether init="auto" starts the built-in MLP as PCA.
+    _auto_pca_start = True
 
     _parameter_constraints: dict = {
         "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -56,9 +70,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
-        "early_stopping": ["boolean"],
+        "init": [StrOptions({"auto", "pca", "random"})],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "architecture": [StrOptions(set(ARCHITECTURES))],
@@ -82,9 +97,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         random_state=None,
         verbose=0,
         callbacks=None,
-        early_stopping=False,
+        init="auto",
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         warm_start=False,
         architecture="mlp",
@@ -105,6 +121,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.init = init
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -190,6 +207,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             *X.shape,
             self._rank,
             epochs_factor=self._auto_epochs_factor,
+            auto_pca_start=self._auto_pca_start,
             incremental=incremental,
             device=str(self.net_.device) if keep_net else None,
             integer_params=[
@@ -204,20 +222,33 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         valid = None if plan.valid_rows is None else data.subset(plan.valid_rows)
         net = self.net_ if keep_net else None
         epochs_before = len(net.history) if keep_net else 0
+        axes = None if keep_net else self._start_axes(plan, X, scaling, first_pass)
         with fork_rng(plan.device):
             if first_pass and not incremental:
                 net = self._train_new(
-                    lambda seed: self._new_net(plan, seed, scaling, valid), train, plan.seed
+                    lambda seed: self._new_net(plan, seed, scaling, valid, axes), train, plan.seed
                 )
             else:
                 if net is None:
-                    net = self._new_net(plan, plan.seed, scaling, valid)
+                    net = self._new_net(plan, plan.seed, scaling, valid, axes)
                     if not first_pass:
                         continue_from(net, self.net_)
                 run(net, train, epochs=1 if incremental else None)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
         self.net_, self._scaling, self.input_shape_ = net, scaling, plan.network.input_shape
         self._record_curves(net.history[epochs_before:], first_pass)
+        if (
+            self.start_validation_score_ is not None
+            and self.best_validation_score_ == self.start_validation_score_
+        ):
+            warnings.warn(
+                f"{type(self).__name__} found no nonlinear structure to learn: no epoch of training "
+                f"beat its PCA start (init='pca') on the validation rows, so the fitted model is "
+                f"PCA's solution at rank {net.module_.n_components}. sklearn.decomposition.PCA "
+                f"gives it faster.",
+                LinearStartKeptWarning,
+                stacklevel=4,  # _fit, fit or partial_fit, sklearn's _fit_context, the caller
+            )
         if incremental:
             self._store_basis(self._running_basis(data))
         else:
@@ -226,7 +257,16 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components))
         return self
 
-    def _new_net(self, plan, seed, scaling, valid):
+    def _start_axes(self, plan, X, scaling, first_pass):
+        """The PCA start's axes (``init``), or None; a warm start keeps those of the first fit."""
+        if not plan.pca_start:
+            return None
+        previous = None if first_pass else getattr(self.module_.encoder, "axes", None)
+        if previous is not None:
+            return previous.cpu().numpy()
+        return principal_axes(X, scaling, plan.rank)
+
+    def _new_net(self, plan, seed, scaling, valid, start_axes):
         return new_net(
             plan,
             seed,
@@ -236,6 +276,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             truncation=self.batch_truncation,
             schedule=self._schedule(plan),
             valid=valid,
+            start_axes=start_axes,
         )
 
     def _running_basis(self, data):
@@ -248,12 +289,13 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _record_curves(self, epochs, first_pass):
         """``n_iter_`` and the curves, extended by ``epochs`` (this call's history rows)."""
-        losses, scores, best = curves(epochs)
+        losses, scores, best, start = curves(epochs)
         self.n_iter_ = (0 if first_pass else self.n_iter_) + len(epochs)
         self.loss_curve_ = ([] if first_pass else self.loss_curve_) + losses
         previous = None if first_pass else self.validation_scores_
         self.validation_scores_ = None if scores is None else (previous or []) + scores
         self.best_validation_score_ = best
+        self.start_validation_score_ = start
 
     def _store_basis(self, basis):
         """The only writer of the basis: ``components_``, ``singular_values_``, the module's copy."""

@@ -5,6 +5,8 @@
 weights it keeps as ``best_epoch``, which the estimator reads in turn.
 """
 
+from copy import deepcopy
+
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
@@ -14,14 +16,21 @@ class TrainingDivergedError(ValueError, FloatingPointError):
     """Raised when the training loss stops being finite."""
 
 
-class DivergenceGuard(Callback):
-    """Stop training with a clear error as soon as a batch loss is not finite.
+# A batch loss above this, in model units (where predicting the mean costs about
+# 1), is divergence: at lr=1e6 from the PCA start the loss stayed finite, 1e20 to
+# 1e25 for 20 epochs, and the fit returned garbage without an error.
+_DIVERGED_LOSS = 1e6
 
-    Without it, the next forward pass would hand NaN weights to the eigensolver.
+
+class DivergenceGuard(Callback):
+    """Stop training with a clear error as soon as a batch loss is not finite or absurd.
+
+    Without it, the next forward pass would hand NaN weights to the eigensolver,
+    or the fit would return a model a million times worse than the data's mean.
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if loss is not None and not torch.isfinite(loss).all():
+        if loss is not None and not (torch.isfinite(loss).all() and loss.item() < _DIVERGED_LOSS):
             epoch = len(net.history)
             raise TrainingDivergedError(
                 f"Training diverged at epoch {epoch}: the loss became {loss.item()}. "
@@ -42,7 +51,12 @@ class DataUnitsLoss(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
-        for key, name in (("train_loss", "train_mse"), ("valid_loss", "valid_mse")):
+        pairs = (
+            ("train_loss", "train_mse"),
+            ("valid_loss", "valid_mse"),
+            ("start_valid_loss", "start_valid_mse"),
+        )
+        for key, name in pairs:
             if key in row:
                 with np.errstate(over="ignore"):  # data near the float64 limit: inf, not an exception
                     net.history.record(name, float(row[key] * self.to_data_units))
@@ -58,42 +72,115 @@ PRINT_IGNORED = [
     "rank_changes",
     "best_epoch",
     "init_scores",
+    "start_valid_loss",
+    "start_valid_mse",
 ]
+
+
+# The trained model replaces the PCA start only if its validation error is lower
+# by at least this many standard errors of the per-row difference (a paired,
+# one-sided test at about 2.3 %): on diabetes (31 validation rows) a 15 % lower
+# validation MSE came with a 4.7 % higher held-out MSE than PCA's.
+_START_MARGIN_SE = 2.0
+
+
+def validation_loss(net, dataset):
+    """The validation loss of ``net``'s module as it is, averaged over rows as skorch does."""
+    return float(np.mean(row_errors(net, dataset)))
+
+
+def row_errors(net, dataset):
+    """Each validation row's mean squared error under ``net``'s module as it is (model units)."""
+    errors = []
+    for batch in net.get_iterator(dataset, training=False):
+        y_pred = net.evaluation_step(batch, training=False)
+        errors.append(((y_pred - batch[1]) ** 2).mean(dim=1).detach().cpu().double().numpy())
+    return np.concatenate(errors)
+
+
+def beats(errors, reference, margin=_START_MARGIN_SE):
+    """Whether per-row ``errors`` are lower than ``reference``'s by ``margin`` standard errors."""
+    difference = reference - errors
+    if len(difference) < 2:
+        return bool(difference.mean() > 0)
+    standard_error = difference.std(ddof=1) / np.sqrt(len(difference))
+    return bool(difference.mean() > margin * standard_error)
 
 
 class ValidationEarlyStopping(EarlyStopping):
     """``MLPRegressor``'s rule on the validation loss, as skorch's ``EarlyStopping``.
 
-    Stop when the validation loss has not improved by ``tol`` (absolute) within
-    ``n_iter_no_change`` epochs, and go back to the weights of the best epoch.
-    Two differences, both read from the history row of the epoch:
+    Stop when the validation loss has not improved by a fraction ``tol`` of the
+    best so far within ``n_iter_no_change`` epochs, and go back to the weights of
+    the best epoch. Differences, all read from or written to the history:
 
+    - with ``score_start``, the module as it is before the first epoch (the PCA
+      start) is a candidate too: its loss is recorded as ``start_valid_loss`` in
+      the first epoch's row, an epoch must beat it to count as an improvement, and
+      when training ends the best epoch replaces the start only if it beats it
+      row by row beyond noise (:func:`beats`); else training ends at the start;
     - an epoch without ``valid_loss`` (a ``partial_fit`` call continuing a net
       fitted with early stopping: no validation data) is not counted;
     - while ``rank_settled`` is False (a rank schedule still changes the rank),
       the validation loss jumps at every pruning and the best weights would be
       of another rank, so the count, the best score and the best weights start
-      over.
+      over;
+    - a net trained in several calls with its validation rows (``n_init``'s
+      starts) keeps its count and its best weights from call to call; a call
+      without them (``partial_fit``) starts over, and counts nothing.
 
     Each counted epoch records ``best_epoch``: the epoch whose weights training
-    ends with (0 for none: the last epoch's).
+    ends with (0: the start).
     """
 
-    def __init__(self, patience, tol):
+    def __init__(self, patience, tol, score_start=False):
         self.tol = tol  # skorch's get_params reads the constructor's arguments back
+        self.score_start = score_start
         super().__init__(
-            monitor="valid_loss", patience=patience, threshold=tol, threshold_mode="abs", load_best=True
+            monitor="valid_loss", patience=patience, threshold=tol, threshold_mode="rel", load_best=True
         )
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if len(net.history) and hasattr(self, "best_epoch_") and net.train_split is not None:
+            return  # a later call on the same net, with its validation rows: training goes on
+        super().on_train_begin(net, **kwargs)
+        self.start_loss_ = None
+        if self.score_start and X is not None:
+            _, valid = net.get_split_datasets(X, y)
+            if valid is not None:
+                self.start_loss_ = validation_loss(net, valid)
+                self.dynamic_threshold_ = self._calc_new_threshold(self.start_loss_)
+                self.best_model_weights_ = deepcopy(net.module_.state_dict())
+                self.start_weights_ = self.best_model_weights_
+                self.start_errors_ = row_errors(net, valid)
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.start_loss_ is not None and len(net.history) == 1:
+            net.history.record("start_valid_loss", self.start_loss_)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         if "valid_loss" not in row:
             return
         if not row.get("rank_settled", True):
-            self.on_train_begin(net)
-            net.history.record("best_epoch", self.best_epoch_)
+            super().on_train_begin(net)
+            self.start_loss_ = None
+            net.history.record("best_epoch", len(net.history))  # none kept: the last epoch's weights
             return
         try:
             super().on_epoch_end(net, **kwargs)
         finally:  # it raises KeyboardInterrupt to stop training
             net.history.record("best_epoch", self.best_epoch_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, **kwargs)
+        finished = self.misses_ >= self.patience or len(net.history) >= net.max_epochs
+        if not (finished and self.start_loss_ is not None):
+            return
+        if self.best_epoch_ != 0:
+            _, valid = net.get_split_datasets(X, y)
+            if not beats(row_errors(net, valid), self.start_errors_):
+                net.module_.load_state_dict(self.start_weights_)
+                self.best_epoch_ = 0
+                net.history.record("best_epoch", 0)
+        self.start_weights_ = self.start_errors_ = None  # the fitted net_ keeps no copy

@@ -13,6 +13,7 @@ from ._callbacks import (
     ValidationEarlyStopping,
 )
 from ._data import BatchIterator
+from ._linear_start import pca_start
 from ._module import RRAEModule
 
 
@@ -22,25 +23,31 @@ def fork_rng(device):
     return torch.random.fork_rng(devices=devices)
 
 
-def new_net(plan, seed, params, *, output_gain, to_data_units, truncation, schedule=(), valid=None):
+def new_net(
+    plan, seed, params, *, output_gain, to_data_units, truncation, schedule=(), valid=None, start_axes=None
+):
     """A freshly initialised net whose weights and shuffling come from ``seed``.
 
     ``params`` are the estimator's parameters (``lr``, ``optimizer``, ``verbose``,
-    ``callbacks``, the early-stopping controls), ``schedule`` its own callbacks
-    (a rank schedule), ``valid`` the validation rows (early stopping) or None;
-    ``to_data_units`` turns a model-unit loss into the data's units.
+    ``callbacks``, ``tol``), ``schedule`` its own callbacks (a rank schedule),
+    ``valid`` the validation rows (early stopping) or None; ``to_data_units``
+    turns a model-unit loss into the data's units; ``start_axes`` (the PCA start's
+    principal axes, or None) wraps the networks so that they start as PCA.
     """
     torch.manual_seed(seed)
     callbacks = [("divergence_guard", DivergenceGuard()), ("data_units_loss", DataUnitsLoss(to_data_units))]
-    callbacks += list(schedule)
-    if valid is not None:
-        callbacks.append(
-            ("early_stopping", ValidationEarlyStopping(params["n_iter_no_change"], params["tol"]))
-        )
     if params["verbose"]:
         callbacks.append(("progress_bar", ProgressBar()))
     callbacks += list(params["callbacks"] or [])
+    # Last, the callbacks that may end training by raising (the user's see every
+    # epoch); the early stopping reads what the schedule records.
+    callbacks += list(schedule)
+    if valid is not None:
+        stopping = ValidationEarlyStopping(plan.patience, params["tol"], score_start=start_axes is not None)
+        callbacks.append(("early_stopping", stopping))
     encoder, decoder = plan.network.build()
+    if start_axes is not None:
+        encoder, decoder = pca_start(encoder, decoder, start_axes, output_gain)
     net = NeuralNet(
         module=RRAEModule,
         module__encoder=encoder,
@@ -113,18 +120,23 @@ def run(net, data, epochs=None):
 
 
 def curves(rows):
-    """(training losses, validation scores or None, best validation score or None), data units.
+    """(training losses, validation scores, best validation score, start's score), data units.
 
     ``rows`` are history rows (one per epoch), whose losses in data units
-    ``DataUnitsLoss`` recorded. The best score is that of the epoch whose weights
-    training ended with (``best_epoch``, recorded by the early stopping), else the
-    last one.
+    ``DataUnitsLoss`` recorded; the last three are None without validation. The
+    best score is that of the epoch whose weights training ended with
+    (``best_epoch``, recorded by the early stopping: 0 is the start where it was
+    scored), else the last one. The start's score is that of the module before
+    the first epoch (the PCA start), where the early stopping scored it.
     """
     losses = [row["train_mse"] for row in rows]
     if not rows or "valid_mse" not in rows[-1]:
-        return losses, None, None
+        return losses, None, None, None
     scores = [-row["valid_mse"] for row in rows]
+    start = -rows[0]["start_valid_mse"] if "start_valid_mse" in rows[0] else None
     # The last record: a rank schedule may end training before the early stopping's turn.
     best = [row["best_epoch"] for row in rows if "best_epoch" in row]
-    best_epoch = best[-1] if best else 0
-    return losses, scores, scores[best_epoch - 1] if best_epoch else scores[-1]
+    best_epoch = best[-1] if best else len(rows)
+    if best_epoch == 0 and start is None:
+        best_epoch = len(rows)
+    return losses, scores, start if best_epoch == 0 else scores[best_epoch - 1], start

@@ -333,7 +333,8 @@ def test_max_epochs_auto_gives_small_data_enough_steps():
     est = RRAETransformer(n_components=2, latent_dim=8, hidden_layer_sizes=(8,)).fit(X)
     assert est.n_iter_ == 1000  # one batch per epoch: 1000 steps
     X = np.random.RandomState(0).normal(size=(4000, 6))
-    est = RRAETransformer(n_components=2, latent_dim=8, hidden_layer_sizes=(8,), batch_size=1000).fit(X)
+    params = dict(latent_dim=8, hidden_layer_sizes=(8,), batch_size=1000, early_stopping=False)
+    est = RRAETransformer(n_components=2, **params).fit(X)
     assert est.n_iter_ == 250  # 4 batches per epoch
 
 

@@ -21,7 +21,9 @@ def test_early_stopping_stops_and_restores_the_best_weights(X_small):
     # A tol larger than any possible gain: only the first epoch counts as an
     # improvement, so training stops n_iter_no_change epochs later and goes back
     # to the weights of epoch 1.
-    params = dict(n_components=2, random_state=0, early_stopping=True, **{**FAST, "max_epochs": 50})
+    params = dict(
+        n_components=2, random_state=0, early_stopping=True, init="random", **{**FAST, "max_epochs": 50}
+    )
     est = RRAETransformer(n_iter_no_change=2, tol=1e6, **params).fit(X_small)
     assert est.n_iter_ == 3 == len(est.loss_curve_) == len(est.validation_scores_)
     assert est.best_validation_score_ == est.validation_scores_[0]
@@ -33,7 +35,9 @@ def test_early_stopping_stops_and_restores_the_best_weights(X_small):
 
 
 def test_validation_scores_are_held_out_reconstruction_scores(X_small):
-    est = RRAETransformer(n_components=2, random_state=0, early_stopping=True, **FAST).fit(X_small)
+    est = RRAETransformer(n_components=2, random_state=0, early_stopping=True, init="random", **FAST).fit(
+        X_small
+    )
     scale2 = est._scaling.loss_to_data_units
     expected = [-loss * scale2 for loss in est.net_.history[:, "valid_loss"]]
     np.testing.assert_allclose(est.validation_scores_, expected, rtol=1e-12)
@@ -98,8 +102,10 @@ def test_warm_start_continues_weights_and_optimizer_state(X_small):
 
 
 def test_warm_start_trains_on_from_where_it_stopped(X_small):
-    cold = RRAETransformer(n_components=2, random_state=0, **{**FAST, "max_epochs": 20}).fit(X_small)
-    warm = RRAETransformer(n_components=2, random_state=0, warm_start=True, **{**FAST, "max_epochs": 20})
+    # From random weights, whose first epoch is far from the end of the first fit.
+    params = dict(n_components=2, random_state=0, init="random", **{**FAST, "max_epochs": 20})
+    cold = RRAETransformer(**params).fit(X_small)
+    warm = RRAETransformer(warm_start=True, **params)
     warm.fit(X_small).fit(X_small)
     assert warm.loss_curve_[:20] == cold.loss_curve_  # the first fit is the cold one
     assert warm.loss_curve_[20] < 0.7 * cold.loss_curve_[0]

@@ -1,0 +1,160 @@
+"""init="pca": the model starts as PCA; early stopping keeps the start unless training beats it."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.decomposition import PCA
+
+from sklearn_rrae import AdaptiveRRAETransformer, LinearStartKeptWarning, RRAETransformer
+from sklearn_rrae._callbacks import beats
+from sklearn_rrae._linear_start import principal_axes
+from sklearn_rrae._plan import plan_training
+from sklearn_rrae._scaling import Scaling
+
+from .conftest import FAST
+
+
+def _pca_reconstruction(X, k):
+    pca = PCA(n_components=k, svd_solver="full").fit(X)
+    return pca.inverse_transform(pca.transform(X))
+
+
+@pytest.mark.parametrize("shape", [(200, 12), (15, 40)])  # the feature Gram matrix, the row Gram matrix
+def test_principal_axes_are_pcas_axes_in_model_units(shape):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=shape) * np.logspace(0, 3, shape[1]) + 50.0
+    scaling = Scaling.of(X)
+    axes = principal_axes(X, scaling, 4)
+    expected = PCA(n_components=4, svd_solver="full").fit(scaling.to_model(X).astype(np.float64)).components_
+    # Same subspace and, after svd_flip on both, the same signs.
+    np.testing.assert_allclose(axes, expected, atol=1e-6)
+    np.testing.assert_allclose(axes @ axes.T, np.eye(4), atol=1e-10)
+
+
+def test_principal_axes_beyond_the_rank_are_zero():
+    X = np.outer(np.arange(6.0), np.ones(20))  # rank 1 once centred, fewer rows than features
+    axes = principal_axes(X, Scaling.of(X), 3)
+    assert np.linalg.norm(axes[0]) == pytest.approx(1.0)
+    np.testing.assert_array_equal(axes[1:], 0.0)
+
+
+def test_the_pca_start_is_pcas_solution_on_raw_tabular_data():
+    # Breast cancer, raw: feature variances from 1e-8 to 1e5. One epoch at a
+    # learning rate that moves nothing: the model is its start, PCA's solution.
+    X = load_breast_cancer().data
+    model = RRAETransformer(
+        n_components=5, init="pca", early_stopping=False, max_epochs=1, lr=1e-12, random_state=0
+    ).fit(X)
+    X_hat = model.inverse_transform(model.transform(X))
+    pca_hat = _pca_reconstruction(X, 5)
+    pca_mse = np.mean((X - pca_hat) ** 2)
+    assert np.mean((X - X_hat) ** 2) == pytest.approx(pca_mse, rel=1e-4)
+    # From random weights the same budget is nowhere near it.
+    random = RRAETransformer(
+        n_components=5, init="random", early_stopping=False, max_epochs=1, random_state=0
+    )
+    random_hat = random.fit(X).inverse_transform(random.transform(X))
+    assert np.mean((X - random_hat) ** 2) > 100 * pca_mse
+
+
+def test_linear_data_keeps_the_start_and_says_so():
+    # A linear subspace plus noise: there is nothing nonlinear to learn, so no
+    # trained epoch beats the start beyond noise, and the model ends as PCA.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(300, 8))
+    model = RRAETransformer(n_components=2, random_state=0, **{**FAST, "max_epochs": 30})
+    with pytest.warns(LinearStartKeptWarning, match="no nonlinear structure"):
+        model.fit(X)
+    assert model.best_validation_score_ == model.start_validation_score_
+    assert model.best_validation_score_ >= max(model.validation_scores_)
+    np.testing.assert_allclose(
+        model.inverse_transform(model.transform(X)), _pca_reconstruction(X, 2), atol=1e-4
+    )
+
+
+def test_nonlinear_data_trains_past_the_start_without_a_warning():
+    # Points on a circle: PCA at rank 1 keeps a diameter, the RRAE learns the circle.
+    rng = np.random.RandomState(0)
+    t = rng.uniform(0, 2 * np.pi, size=400)
+    X = np.c_[np.cos(t), np.sin(t), np.cos(t) ** 2] @ rng.normal(size=(3, 6))
+    model = RRAETransformer(n_components=1, random_state=0, latent_dim=16, hidden_layer_sizes=(64, 64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinearStartKeptWarning)
+        model.fit(X)
+    assert model.best_validation_score_ > model.start_validation_score_
+    assert -model.score(X) < 0.5 * np.mean((X - _pca_reconstruction(X, 1)) ** 2)
+
+
+def test_beats_needs_a_difference_beyond_noise():
+    reference = np.ones(50)
+    assert beats(reference - 0.1, reference)
+    rng = np.random.RandomState(0)
+    noisy = reference + rng.normal(scale=1.0, size=50)
+    assert not beats(noisy - 0.01, reference)
+
+
+def test_init_auto_starts_as_pca_only_for_the_built_in_mlp_with_a_rank(X_small):
+    def axes(**params):
+        model = RRAETransformer(random_state=0, **{**FAST, "max_epochs": 1, **params}).fit(X_small)
+        return getattr(model.module_.encoder, "axes", None)
+
+    assert axes(n_components=2).shape == (2, X_small.shape[1])
+    assert axes(n_components=2, init="random") is None
+    assert axes(n_components=None) is None
+    assert axes(n_components=2, architecture="cnn", input_shape=(1, -1)) is None
+    # The adaptive estimator's "auto" is "random"; "pca" starts it on max_components axes.
+    adaptive = AdaptiveRRAETransformer(max_components=3, random_state=0, **FAST)
+    assert not hasattr(adaptive.fit(X_small).module_.encoder, "axes")
+    assert adaptive.set_params(init="pca").fit(X_small).module_.encoder.axes.shape == (3, X_small.shape[1])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(n_components=2, architecture="cnn", input_shape=(1, -1)), "init='pca' starts the built-in MLP"),
+        (dict(n_components=None), "init='pca' needs a rank"),
+    ],
+)
+def test_init_pca_where_it_does_not_apply_is_refused(X_small, params, message):
+    with pytest.raises(ValueError, match=message):
+        RRAETransformer(init="pca", **{**FAST, **params}).fit(X_small)
+
+
+def test_early_stopping_auto_follows_the_number_of_rows(monkeypatch):
+    X = np.random.RandomState(0).normal(size=(100, 5))  # 10 validation rows: just enough
+    params = dict(n_components=2, random_state=0, **FAST)
+    with pytest.warns(LinearStartKeptWarning):  # noise: nothing to learn beyond PCA
+        model = RRAETransformer(**params).fit(X)
+    assert len(model.validation_scores_) == model.n_iter_ and model.start_validation_score_ is not None
+    for rows, max_rows in ((90, 10_000), (100, 99)):  # 9 validation rows; more rows than the cap
+        monkeypatch.setattr("sklearn_rrae._plan._AUTO_VALIDATION_MAX_ROWS", max_rows)
+        model = RRAETransformer(**params).fit(X[:rows])
+        assert model.validation_scores_ is None and model.start_validation_score_ is None
+
+
+@pytest.mark.parametrize("n_epochs, patience", [(20, 10), (100, 25), (1000, 250)])
+def test_n_iter_no_change_auto_is_a_quarter_of_the_epochs(n_epochs, patience):
+    params = RRAETransformer(n_components=2, max_epochs=n_epochs).get_params()
+    plan = plan_training(params, {}, "RRAETransformer", 100, 5, lambda n, p: 2)
+    assert plan.patience == patience
+    assert (
+        plan_training(
+            {**params, "n_iter_no_change": 3}, {}, "RRAETransformer", 100, 5, lambda n, p: 2
+        ).patience
+        == 3
+    )
+
+
+def test_warm_start_and_partial_fit_continue_from_the_pca_start(X_small):
+    model = RRAETransformer(n_components=2, random_state=0, warm_start=True, **FAST).fit(X_small)
+    axes = model.module_.encoder.axes.clone()
+    model.set_params(n_components=3).fit(X_small[:40])  # the first fit's axes stay
+    np.testing.assert_array_equal(model.module_.encoder.axes, axes)
+    assert model.n_components_ == 3
+    streamed = RRAETransformer(n_components=2, random_state=0, **FAST)
+    for chunk in np.array_split(X_small, 3):
+        streamed.partial_fit(chunk)
+    assert streamed.module_.encoder.axes.shape == (2, X_small.shape[1])
+    assert np.isfinite(streamed.transform(X_small)).all()
