@@ -7,25 +7,30 @@ What a PCA user gets by swapping ``PCA(n_components=k)`` for
 at its default: for each data set and rank, the held-out MSE of
 ``inverse_transform(transform(X_test))`` divided by PCA's, the median and the
 worst over the seeds, the same ratio on the training data, and the median fit
-time. ``--wins`` adds the larger problems the defaults already win on
+time, and for how many seeds the fit ended at its PCA start (no epoch of
+training beat it on the validation rows: ``LinearStartKeptWarning``, silenced
+here). ``--wins`` adds the larger problems the defaults already win on
 (MNIST-20k, USPS), slower.
 
 Targets (the defaults' panel): a ratio of at most 1.00 on every row, at most 0.8
 where the data are nonlinear (marked in the table), and a fit of at most 30 s on
-2 CPU cores for data up to 2,000 rows.
+2 CPU cores for data up to 2,000 rows. A ratio is compared with its target as
+printed, to three decimals: a model that ended at its PCA start is PCA's solution
+computed in float32, whose ratio can exceed 1 in the fifth decimal.
 """
 
 import argparse
 import statistics
 import time
+import warnings
 
 import numpy as np
 from _common import DATA, digits, machine, mnist, mse
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine, make_swiss_roll
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-from sklearn_rrae import RRAETransformer
+from sklearn_rrae import LinearStartKeptWarning, RRAETransformer
 
 
 def reconstruction_mse(model, X):
@@ -46,6 +51,10 @@ def wine():
 
 def diabetes():
     return _split(load_diabetes(scaled=False).data)
+
+
+def iris():
+    return _split(load_iris().data)
 
 
 def swiss_roll():
@@ -79,6 +88,7 @@ PANEL = [
     ("breast cancer 70/30, raw", breast_cancer, (2, 5), ()),
     ("wine 70/30, raw", wine, (2, 5), ()),
     ("diabetes 70/30, raw", diabetes, (2, 5), ()),
+    ("iris 70/30", iris, (1, 2), ()),
     ("swiss roll 2000, 70/30", swiss_roll, (2,), (2,)),
     ("MNIST-1000", mnist_1000, (5, 10), (5, 10)),
 ]
@@ -98,29 +108,33 @@ def main():
     print(f"machine: {machine()}\nseeds: {seeds}\n")
     print(
         "| data | n_train x n_features | k | held-out MSE / PCA's, median (worst) | target "
-        "| training MSE / PCA's, median | fit (s), median | met |"
+        "| training MSE / PCA's, median | fit (s), median | ended at the PCA start | met |"
     )
-    print("|---" * 8 + "|")
+    print("|---" * 9 + "|")
     for name, load, ranks, nonlinear in panel:
         X_train, X_test = load()
         for k in ranks:
             pca = PCA(n_components=k).fit(X_train)
             pca_test, pca_train = reconstruction_mse(pca, X_test), reconstruction_mse(pca, X_train)
-            ratios, train_ratios, times = [], [], []
+            ratios, train_ratios, times, kept_start = [], [], [], 0
             for seed in seeds:
                 start = time.perf_counter()
-                model = RRAETransformer(n_components=k, random_state=seed).fit(X_train)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", LinearStartKeptWarning)
+                    model = RRAETransformer(n_components=k, random_state=seed).fit(X_train)
                 times.append(time.perf_counter() - start)
+                kept_start += any(w.category is LinearStartKeptWarning for w in caught)
                 ratios.append(reconstruction_mse(model, X_test) / pca_test)
                 train_ratios.append(reconstruction_mse(model, X_train) / pca_train)
             target = 0.8 if k in nonlinear else 1.0
             fit_s = statistics.median(times)
             fast_enough = len(X_train) > 2000 or max(times) <= 30
-            met = "yes" if max(ratios) <= target and fast_enough else "no"
+            met = "yes" if round(max(ratios), 3) <= target and fast_enough else "no"
             print(
                 f"| {name} | {X_train.shape[0]} x {X_train.shape[1]} | {k} "
                 f"| {statistics.median(ratios):.3f} ({max(ratios):.3f}) | <= {target} "
-                f"| {statistics.median(train_ratios):.3f} | {fit_s:.1f} | {met} |",
+                f"| {statistics.median(train_ratios):.3f} | {fit_s:.1f} "
+                f"| {kept_start} of {len(seeds)} | {met} |",
                 flush=True,
             )
 

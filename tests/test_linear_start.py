@@ -158,3 +158,18 @@ def test_warm_start_and_partial_fit_continue_from_the_pca_start(X_small):
         streamed.partial_fit(chunk)
     assert streamed.module_.encoder.axes.shape == (2, X_small.shape[1])
     assert np.isfinite(streamed.transform(X_small)).all()
+
+
+def test_n_init_keeps_the_start_a_candidate_across_its_calls():
+    # n_init trains the kept start in two calls; the early stopping's record of
+    # the PCA start and of the best epoch carries over from the first call.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(300, 8))
+    model = RRAETransformer(n_components=2, n_init=2, random_state=0, **{**FAST, "max_epochs": 20})
+    with pytest.warns(LinearStartKeptWarning):
+        model.fit(X)
+    assert model.net_.history[0, "start_valid_mse"] == -model.start_validation_score_
+    assert model.net_.history[-1, "best_epoch"] == 0
+    np.testing.assert_allclose(
+        model.inverse_transform(model.transform(X)), _pca_reconstruction(X, 2), atol=1e-4
+    )
