@@ -178,32 +178,18 @@ class ValidationEarlyStopping(EarlyStopping):
         finished = self.misses_ >= self.patience or len(net.history) >= net.max_epochs
         if not finished:
             return
-        if self.start_loss_ is None:
-            super().on_train_end(net, **kwargs)
-            return
-        _, valid = net.get_split_datasets(X, y)
-        last_epoch = len(net.history)
-        last_weights, last_errors = deepcopy(net.module_.state_dict()), row_errors(net, valid)
         super().on_train_end(net, **kwargs)  # the best epoch's weights
-        kept_epoch, kept_errors = self.best_epoch_, None
-        if 0 < self.best_epoch_ < last_epoch:
-            kept_errors = row_errors(net, valid)
-            if not beats(kept_errors, last_errors):
-                # The best epoch is not better than the last beyond noise: keep the
-                # longer training (two bumps: 13 % interpolation error at the best
-                # epoch 349, 6.2 % after all 1000).
-                net.module_.load_state_dict(last_weights)
-                kept_epoch, kept_errors = last_epoch, last_errors
-        elif self.best_epoch_ == last_epoch:
-            kept_errors = last_errors
-        if kept_epoch != 0 and not beats(kept_errors, self.start_errors_):
-            net.module_.load_state_dict(self.start_weights_)
-            kept_epoch = 0
-            self._sink(
-                "Going back to the start (epoch 0): training does not beat it on the "
-                "validation rows beyond noise.",
-                verbose=net.verbose,
-            )
-        self.best_epoch_ = kept_epoch
-        net.history.record("best_epoch", kept_epoch)
+        if self.start_loss_ is None:
+            return
+        if self.best_epoch_ != 0:
+            _, valid = net.get_split_datasets(X, y)
+            if not beats(row_errors(net, valid), self.start_errors_):
+                net.module_.load_state_dict(self.start_weights_)
+                self.best_epoch_ = 0
+                net.history.record("best_epoch", 0)
+                self._sink(
+                    "Going back to the start (epoch 0): the best epoch does not beat it on the "
+                    "validation rows beyond noise.",
+                    verbose=net.verbose,
+                )
         self.start_weights_ = self.start_errors_ = None  # the fitted net_ keeps no copy
