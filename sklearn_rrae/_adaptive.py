@@ -285,9 +285,6 @@ class AdaptiveRRAETransformer(BaseRRAE):
     # ranks too many on the tanh manifolds of d = 2 and 3 (tests/test_adaptive.py:
     # 3 for 2, 4 or 5 for 3; from random weights 2 and 3), with or without early stopping.
     _auto_pca_start = False
-    # A second training of the chosen epochs would run the rank schedule again, on
-    # another budget, to another rank: the adaptive estimator keeps the validated net.
-    _refit_on_all_rows = False
 
     def _rank(self, n_samples, n_features):
         if self.max_components != "auto":

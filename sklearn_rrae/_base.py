@@ -7,7 +7,6 @@ curves, build the global basis (``_basis``). ``transform`` and
 ``inverse_transform`` only encode/decode and project on the stored basis.
 """
 
-import dataclasses
 import numbers
 import warnings
 
@@ -57,8 +56,6 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     _auto_epochs_factor = 1
     # Whether init="auto" starts the built-in MLP as PCA.
     _auto_pca_start = True
-    # Whether early_stopping="auto" trains the chosen epochs again on every row.
-    _refit_on_all_rows = True
 
     _parameter_constraints: dict = {
         "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -226,17 +223,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net = self.net_ if keep_net else None
         epochs_before = len(net.history) if keep_net else 0
         axes = None if keep_net else self._start_axes(plan, X, scaling, first_pass)
-        kept_epoch = 0
         with fork_rng(plan.device):
             if first_pass and not incremental:
                 net = self._train_new(
                     lambda seed: self._new_net(plan, seed, scaling, valid, axes), train, plan.seed
                 )
-                selection = net.history
-                refit = plan.refit and self._refit_on_all_rows
-                kept_epoch = selection[-1].get("best_epoch", 0) if refit else 0
-                if kept_epoch:
-                    net = self._refit(plan, selection, kept_epoch, scaling, axes, data)
             else:
                 if net is None:
                     net = self._new_net(plan, plan.seed, scaling, valid, axes)
@@ -246,10 +237,6 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
         self.net_, self._scaling, self.input_shape_ = net, scaling, plan.network.input_shape
         self._record_curves(net.history[epochs_before:], first_pass)
-        if first_pass and not incremental and kept_epoch:
-            _, self.validation_scores_, self.best_validation_score_, self.start_validation_score_ = curves(
-                selection
-            )
         if (
             self.start_validation_score_ is not None
             and self.best_validation_score_ == self.start_validation_score_
@@ -278,21 +265,6 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if previous is not None:
             return previous.cpu().numpy()
         return principal_axes(X, scaling, plan.rank)
-
-    def _refit(self, plan, selection, n_epochs, scaling, axes, data):
-        """A new net trained on every row for the ``n_epochs`` the validation chose.
-
-        From the same start as the net that chose them (its seed, the kept one with
-        ``n_init``). Why: the held-out tenth is a tenth of the training signals; on the
-        paper's two bumps (a grid of 100 signals) the chosen model interpolated with
-        8.6-13.2 % error, the same epochs on every row with 6.5-8.4 % (seeds 0-2).
-        """
-        refit_plan = dataclasses.replace(plan, n_epochs=n_epochs, train_rows=None, valid_rows=None)
-        net = self._new_net(refit_plan, selection[0].get("start_seed", plan.seed), scaling, None, axes)
-        run(net, data)
-        if "init_scores" in selection[0]:
-            net.history[0]["init_scores"] = selection[0]["init_scores"]
-        return net
 
     def _new_net(self, plan, seed, scaling, valid, start_axes):
         return new_net(

@@ -72,7 +72,6 @@ PRINT_IGNORED = [
     "rank_changes",
     "best_epoch",
     "init_scores",
-    "start_seed",
     "start_valid_loss",
     "start_valid_mse",
 ]

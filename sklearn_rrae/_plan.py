@@ -54,7 +54,6 @@ class TrainingPlan:
     train_rows: np.ndarray | None  # None: all rows
     valid_rows: np.ndarray | None  # None: no validation split
     patience: int  # epochs without improvement before the early stopping ends training
-    refit: bool  # early_stopping="auto": once the epochs are chosen, train them on every row
     pca_start: bool  # init="pca": the networks start as PCA on the top `rank` axes
     network: NetworkSpec  # with the resolved input shape
     optimizer_kwargs: dict
@@ -284,7 +283,6 @@ def plan_training(
         train_rows=train_rows,
         valid_rows=valid_rows,
         patience=patience,
-        refit=params["early_stopping"] == "auto" and valid_rows is not None,
         pca_start=pca_start,
         network=network,
         optimizer_kwargs=routed(extra, "optimizer"),

@@ -51,7 +51,7 @@ def train_best_start(make_net, train, seed, n_init):
 
     ``make_net(seed)`` builds a fresh net; the first start uses ``seed`` itself,
     so ``n_init=1`` is the plain fit. The kept net's first history row records
-    every start's score as ``init_scores``, and the kept start's seed as ``start_seed``.
+    every start's score as ``init_scores``.
     """
     net = make_net(seed)
     n_epochs = net.max_epochs
@@ -70,7 +70,6 @@ def train_best_start(make_net, train, seed, n_init):
     if best.verbose:
         print(f"kept start {kept + 1}; it trains for the remaining {n_epochs - trial_epochs} epochs")
     best.history[0]["init_scores"] = np.asarray(scores)
-    best.history[0]["start_seed"] = int(seeds[kept])
     if n_epochs > trial_epochs:
         run(best, train, epochs=n_epochs - trial_epochs)
     return best

@@ -173,21 +173,3 @@ def test_n_init_keeps_the_start_a_candidate_across_its_calls():
     np.testing.assert_allclose(
         model.inverse_transform(model.transform(X)), _pca_reconstruction(X, 2), atol=1e-4
     )
-
-
-def test_auto_early_stopping_trains_the_chosen_epochs_again_on_every_row():
-    # Points on a circle: the trained model beats its start, so the epochs chosen
-    # on the held-out tenth are trained again on all rows, from the same start.
-    rng = np.random.RandomState(0)
-    t = rng.uniform(0, 2 * np.pi, size=400)
-    X = np.c_[np.cos(t), np.sin(t), np.cos(t) ** 2] @ rng.normal(size=(3, 6))
-    params = dict(n_components=1, random_state=0, latent_dim=16, hidden_layer_sizes=(64, 64), max_epochs=150)
-    model = RRAETransformer(**params).fit(X)
-    chosen = int(np.argmax(model.validation_scores_)) + 1
-    assert model.best_validation_score_ == max(model.validation_scores_) > model.start_validation_score_
-    assert model.n_iter_ == len(model.loss_curve_) == len(model.net_.history) == chosen
-    assert "valid_loss" not in model.net_.history[-1]  # the final net saw no split
-    # An explicit early_stopping=True keeps MLPRegressor's rule: the validated net itself.
-    validated = RRAETransformer(early_stopping=True, **params).fit(X)
-    assert validated.n_iter_ >= chosen and "valid_loss" in validated.net_.history[-1]
-    assert validated.validation_scores_ == model.validation_scores_
