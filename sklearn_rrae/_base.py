@@ -34,6 +34,31 @@ class LinearStartKeptWarning(UserWarning):
     The data gave no evidence of nonlinear structure the network could learn
     (or too few rows to find it); ``start_validation_score_`` and
     ``validation_scores_`` say by how much.
+
+    See Also
+    --------
+    RRAETransformer : its ``init`` and ``early_stopping`` parameters.
+    sklearn.decomposition.PCA : the same solution, faster.
+
+    Examples
+    --------
+    A linear subspace plus noise: nothing for the network to learn beyond PCA.
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn_rrae import LinearStartKeptWarning, RRAETransformer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(300, 8))
+    >>> model = RRAETransformer(
+    ...     n_components=2, latent_dim=16, hidden_layer_sizes=(32,), max_epochs=30, random_state=0
+    ... )
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", LinearStartKeptWarning)
+    ...     model = model.fit(X)
+    >>> [w.category.__name__ for w in caught]
+    ['LinearStartKeptWarning']
+    >>> model.best_validation_score_ == model.start_validation_score_
+    True
     """
 
 
