@@ -55,9 +55,14 @@ def principal_axes(X, scaling, k):
     return axes.copy()  # a fresh array: the reversed eigenvector views have negative strides
 
 
+def _last_linear(network):
+    """The last ``nn.Linear`` of ``network``: its output layer."""
+    return [m for m in network.modules() if isinstance(m, nn.Linear)][-1]
+
+
 def _zero_last_layer(network):
     """Set the last ``nn.Linear`` of ``network`` to zero: its output starts at zero."""
-    last = [m for m in network.modules() if isinstance(m, nn.Linear)][-1]
+    last = _last_linear(network)
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
     return network
@@ -87,7 +92,7 @@ class PCAStartEncoder(nn.Module):
         self.residual = _zero_last_layer(residual)
         axes = np.asarray(axes)
         self.n_axes = axes.shape[0]
-        latent_dim = [m for m in residual.modules() if isinstance(m, nn.Linear)][-1].out_features
+        latent_dim = _last_linear(residual).out_features
         rows = min(latent_dim, max(self.n_axes, _MIN_MAP_ROWS))
         linear_map = np.zeros((rows, axes.shape[1]), dtype=np.float32)
         linear_map[: self.n_axes] = axes
