@@ -147,6 +147,12 @@ class AdaptiveRRAETransformer(BaseRRAE):
     singular_values_ : ndarray of shape (n_components_,)
         Top singular values of the encoded training set.
 
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        As PCA's, in data space and on the training data: entry ``r`` is the
+        fraction of the total variance that the first ``r + 1`` codes, decoded,
+        explain beyond the first ``r``; ``cumsum`` is ``1 - MSE_r / total
+        variance``.
+
     n_iter_ : int
         Number of epochs run.
 

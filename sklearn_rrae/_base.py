@@ -7,6 +7,7 @@ curves, build the global basis (``_basis``). ``transform`` and
 ``inverse_transform`` only encode/decode and project on the stored basis.
 """
 
+import copy
 import numbers
 import warnings
 
@@ -20,6 +21,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
 from ._data import CHUNK_ROWS, scan, to_device, training_rows
+from ._explained_variance import explained_variance_ratio, rank_error_sums
 from ._linear_start import principal_axes
 from ._net import continue_from, curves, fork_rng, new_net, run
 from ._networks import ARCHITECTURES
@@ -184,6 +186,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """``(name, callback)`` pairs the estimator adds to the training loop."""
         return []
 
+    def _truncations(self):
+        """``(training, validation)`` truncations of a batch latent, ``f(Z, k)``; None: the same."""
+        return self.batch_truncation, None
+
     def _train_new(self, make_net, train, seed):
         """Train a new net (``make_net(seed)``) on ``train`` for all its epochs."""
         net = make_net(seed)
@@ -277,10 +283,25 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if incremental:
             self._store_basis(self._running_basis(data))
         else:
-            for name in ("latent_gram_", "n_samples_seen_"):  # partial_fit's state
+            for name in ("latent_gram_", "n_samples_seen_", "_rank_error_sums"):  # partial_fit's state
                 self.__dict__.pop(name, None)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components))
+        self._store_explained_variance(data, incremental)
         return self
+
+    def _store_explained_variance(self, data, incremental):
+        """``explained_variance_ratio_`` on ``data`` (partial_fit: on every chunk seen so far)."""
+        if self.net_.module_.n_components is None:
+            self.explained_variance_ratio_ = None  # the raw latent's coordinates have no order
+            return
+        sse, total = rank_error_sums(self.module_, data)
+        if incremental:
+            # Each chunk's errors with the model of its time, like latent_gram_.
+            previous = getattr(self, "_rank_error_sums", None)
+            if previous is not None and len(previous[0]) == len(sse):
+                sse, total = sse + previous[0], total + previous[1]
+            self._rank_error_sums = (sse, total)
+        self.explained_variance_ratio_ = explained_variance_ratio(sse, total)
 
     def _start_axes(self, plan, X, scaling, first_pass):
         """The PCA start's axes (``init``), or None; a warm start keeps those of the first fit."""
@@ -298,7 +319,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             super().get_params(deep=False),
             output_gain=scaling.decoder_gain,
             to_data_units=scaling.loss_to_data_units,
-            truncation=self.batch_truncation,
+            truncation=self._truncations()[0],
+            eval_truncation=self._truncations()[1],
             schedule=self._schedule(plan),
             valid=valid,
             start_axes=start_axes,
@@ -423,26 +445,91 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._codes(X).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
-        """Decode coefficients back to the input space.
+        """Decode coefficients back to the input space, at the rank they give.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
-            Coefficients, for instance the output of :meth:`transform`.
+        X : array-like of shape (n_samples, r)
+            Coefficients, for instance the output of :meth:`transform` or its
+            first ``r <= n_components_`` columns. Fewer than ``n_components_``
+            columns decode the rank-``r`` model: the missing trailing
+            coefficients are zero, which is the rank-``r`` truncation of the
+            latent (a model fitted with ``nested=True`` is trained for it).
 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
-            ``decoder(X @ components_)`` in data units, in the dtype of ``X``.
+            ``decoder(X @ components_[:r])`` in data units, in the dtype of ``X``.
         """
         check_is_fitted(self)
         X = check_array(X, dtype=[np.float64, np.float32])
-        if X.shape[1] != self.n_components_:
+        if X.shape[1] > self.n_components_:
             raise ValueError(
-                f"X has {X.shape[1]} features, but inverse_transform expects "
+                f"X has {X.shape[1]} features, but inverse_transform expects at most "
                 f"n_components_={self.n_components_} coefficients per row."
             )
+        if X.shape[1] < self.n_components_:
+            X = np.hstack([X, np.zeros((X.shape[0], self.n_components_ - X.shape[1]), X.dtype)])
         return self._decode_codes(X, X.dtype)
+
+    def at_rank(self, n_components):
+        """The fitted model at a smaller rank, without training: its first ``n_components`` codes.
+
+        One fit serves every rank up to ``n_components_``: the copy's
+        :meth:`transform` returns the first ``n_components`` columns of this
+        model's codes and its :meth:`inverse_transform` decodes them, so its
+        :meth:`score` is the held-out error of the rank-``n_components`` model.
+        Fit with ``nested=True`` (:class:`RRAETransformer`) for prefixes that
+        are as good as a model trained at that rank alone.
+
+        Parameters
+        ----------
+        n_components : int
+            The rank, from 1 to ``n_components_``.
+
+        Returns
+        -------
+        model : estimator
+            A fitted deep copy whose ``n_components_``, ``components_``,
+            ``singular_values_`` and ``explained_variance_ratio_`` are the first
+            ``n_components`` entries of this model's; its ``n_components``
+            parameter is set too, so that a clone of it trains at that rank.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_rrae import RRAETransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> rrae = RRAETransformer(n_components=5, max_epochs=5, random_state=0).fit(X)
+        >>> rank2 = rrae.at_rank(2)
+        >>> bool((rank2.transform(X) == rrae.transform(X)[:, :2]).all())
+        True
+        """
+        check_is_fitted(self)
+        if self.explained_variance_ratio_ is None:
+            raise ValueError(
+                "at_rank needs a model fitted with a rank (n_components set): the codes of "
+                "n_components=None are the raw latent, whose coordinates have no order."
+            )
+        if (
+            isinstance(n_components, bool)
+            or not isinstance(n_components, numbers.Integral)
+            or not 1 <= n_components <= self.n_components_
+        ):
+            raise ValueError(
+                f"The 'n_components' parameter of at_rank must be an int in the range "
+                f"[1, n_components_={self.n_components_}]. Got {n_components!r} instead."
+            )
+        r = int(n_components)
+        model = copy.deepcopy(self)
+        if "n_components" in model.get_params(deep=False):
+            model.set_params(n_components=r)
+        model.components_ = self.components_[:r].copy()
+        model.singular_values_ = self.singular_values_[:r].copy()
+        model.explained_variance_ratio_ = self.explained_variance_ratio_[:r].copy()
+        model.n_components_ = r
+        model.module_.set_basis(torch.from_numpy(model.components_))
+        return model
 
     def score_samples(self, X):
         """Negative mean squared reconstruction error of each sample.

@@ -26,6 +26,10 @@ class RRAEModule(nn.Module):
         small ones stay small.
     truncation : callable, default=rank_truncate
         ``truncation(Z, k)``: the rank-``k`` approximation of a batch latent.
+    eval_truncation : callable or None, default=None
+        The truncation in evaluation mode before a basis is stored (the
+        validation batches); None: ``truncation``. A nested model trains each row
+        at its own rank and is validated at the full rank.
 
     Notes
     -----
@@ -35,12 +39,22 @@ class RRAEModule(nn.Module):
     sample's reconstruction does not depend on the other samples of its batch.
     """
 
-    def __init__(self, encoder, decoder, latent_dim, n_components, output_gain, truncation=rank_truncate):
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        latent_dim,
+        n_components,
+        output_gain,
+        truncation=rank_truncate,
+        eval_truncation=None,
+    ):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.n_components = n_components
         self.truncation = truncation
+        self.eval_truncation = truncation if eval_truncation is None else eval_truncation
         self.register_buffer("basis", torch.zeros(0, latent_dim))
         self.register_buffer("output_gain", torch.as_tensor(output_gain, dtype=torch.float32))
 
@@ -53,7 +67,10 @@ class RRAEModule(nn.Module):
 
     def truncate(self, Z):
         """The batch latent ``Z`` at rank ``n_components`` (the RRAE training step)."""
-        return Z if self.n_components is None else self.truncation(Z, self.n_components)
+        if self.n_components is None:
+            return Z
+        truncation = self.truncation if self.training else self.eval_truncation
+        return truncation(Z, self.n_components)
 
     def project(self, Z):
         """Each latent row projected on the stored global basis."""

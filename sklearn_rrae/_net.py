@@ -24,14 +24,25 @@ def fork_rng(device):
 
 
 def new_net(
-    plan, seed, params, *, output_gain, to_data_units, truncation, schedule=(), valid=None, start_axes=None
+    plan,
+    seed,
+    params,
+    *,
+    output_gain,
+    to_data_units,
+    truncation,
+    eval_truncation=None,
+    schedule=(),
+    valid=None,
+    start_axes=None,
 ):
     """A freshly initialised net whose weights and shuffling come from ``seed``.
 
     ``params`` are the estimator's parameters (``lr``, ``optimizer``, ``verbose``,
     ``callbacks``, ``tol``), ``schedule`` its own callbacks (a rank schedule),
     ``valid`` the validation rows (early stopping) or None; ``to_data_units``
-    turns a model-unit loss into the data's units; ``start_axes`` (the PCA start's
+    turns a model-unit loss into the data's units; ``truncation`` (and
+    ``eval_truncation``, for the validation batches) are the module's; ``start_axes`` (the PCA start's
     principal axes, or None) wraps the networks so that they start as PCA.
     """
     torch.manual_seed(seed)
@@ -56,6 +67,7 @@ def new_net(
         module__n_components=plan.rank,
         module__output_gain=output_gain,
         module__truncation=truncation,
+        module__eval_truncation=eval_truncation,
         criterion=torch.nn.MSELoss,
         optimizer=params["optimizer"],
         lr=params["lr"],

@@ -1,5 +1,9 @@
 """Choosing the rank with scikit-learn's model selection tools.
 
+:func:`rank_curve` cross-validates every rank at the cost of one fit of the
+RRAE per fold: a model fitted with ``nested=True`` serves every rank up to its
+``n_components`` (its first ``r`` codes are its rank-``r`` model).
+
 A score that measures reconstruction always improves with the rank, and a
 downstream score (a classifier's accuracy on the codes) usually levels off:
 the best score then sits at some large rank, while a much smaller one is as
@@ -13,11 +17,19 @@ so that PCA and RRAE can be compared in one search.
 import functools
 import math
 import numbers
+import time
+import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_array
 
-__all__ = ["neg_reconstruction_mse", "select_smallest_rank", "smallest_rank_refit"]
+__all__ = ["neg_reconstruction_mse", "rank_curve", "select_smallest_rank", "smallest_rank_refit"]
 
 _RANK_NAME = "n_components"
 
@@ -36,9 +48,7 @@ def _rank_param(cv_results, param):
         if not isinstance(param, str):
             raise ValueError(f"The 'param' parameter must be a str or None. Got {param!r} instead.")
         if param not in names:
-            raise ValueError(
-                f"param={param!r} is not a searched parameter; cv_results has {sorted(names)}."
-            )
+            raise ValueError(f"param={param!r} is not a searched parameter; cv_results has {sorted(names)}.")
         return "param_" + param
     found = [name for name in names if name == _RANK_NAME or name.endswith("__" + _RANK_NAME)]
     if len(found) != 1:
@@ -279,3 +289,174 @@ def neg_reconstruction_mse(estimator, X, y=None):
     X = check_array(X, dtype=[np.float64, np.float32])
     X_hat = estimator.inverse_transform(estimator.transform(X))
     return -float(np.mean((X.astype(np.float64) - np.asarray(X_hat, dtype=np.float64)) ** 2))
+
+
+def _rrae_step(estimator):
+    """``(index, name)`` of the one RRAE step of a pipeline, ``(None, None)`` for an RRAE itself."""
+    from ._base import BaseRRAE  # the package imports this module
+
+    if isinstance(estimator, BaseRRAE):
+        return None, None
+    if isinstance(estimator, Pipeline):
+        found = [(i, name) for i, (name, step) in enumerate(estimator.steps) if isinstance(step, BaseRRAE)]
+        if len(found) == 1:
+            return found[0]
+        what = "no RRAE step" if not found else f"{len(found)} RRAE steps ({[n for _, n in found]})"
+        raise ValueError(f"rank_curve needs a Pipeline with exactly one RRAE step; this one has {what}.")
+    raise TypeError(
+        "The 'estimator' parameter of rank_curve must be an RRAETransformer or a Pipeline with "
+        f"one RRAETransformer step. Got {type(estimator).__name__}."
+    )
+
+
+def _check_ranks(ranks, n_components):
+    if ranks is None:
+        return np.arange(1, n_components + 1)
+    values = np.asarray(ranks).ravel()
+    if (
+        values.size == 0
+        or values.dtype.kind not in "iu"
+        or values.min() < 1
+        or values.max() > n_components
+        or len(np.unique(values)) != values.size
+    ):
+        raise ValueError(
+            f"The 'ranks' parameter of rank_curve must be distinct ints in [1, n_components="
+            f"{n_components}]. Got {ranks!r} instead."
+        )
+    return np.sort(values)
+
+
+def _fold_scores(estimator, step, X, y, train, test, ranks, scorer):
+    """One fold: fit the RRAE (and the steps before it) once, the steps after it once per rank."""
+    start = time.perf_counter()
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+    y_train = None if y is None else _safe_indexing(y, train)
+    y_test = None if y is None else _safe_indexing(y, test)
+    if step is None:
+        rrae = clone(estimator).fit(X_train)
+        fit_time = time.perf_counter() - start
+        return [scorer(rrae.at_rank(int(r)), X_test, y_test) for r in ranks], fit_time
+    index, name = step
+    head = Pipeline(clone(estimator).steps[: index + 1]).fit(X_train, y_train)
+    fit_time = time.perf_counter() - start
+    codes = head.transform(X_train)
+    scores = []
+    for r in ranks:
+        r = int(r)
+        tail = [(n, clone(s)) for n, s in estimator.steps[index + 1 :]]
+        if tail:
+            Pipeline(tail).fit(codes[:, :r], y_train)
+        model = Pipeline(head.steps[:index] + [(name, head.steps[index][1].at_rank(r))] + tail)
+        scores.append(scorer(model, X_test, y_test))
+    return scores, fit_time
+
+
+def rank_curve(estimator, X, y=None, *, ranks=None, cv=5, scoring=None, groups=None, n_jobs=None):
+    """Held-out scores at every rank, from one fit of the RRAE per fold.
+
+    Cross-validating the rank with ``GridSearchCV`` costs one training per
+    candidate rank and fold; a model fitted with ``nested=True`` serves every
+    rank up to its ``n_components`` (its first ``r`` codes are its rank-``r``
+    model, :meth:`~sklearn_rrae.RRAETransformer.at_rank`), so one training per
+    fold gives them all. In a pipeline, the steps before the RRAE are fitted
+    with it once per fold and the steps after it once per rank, on the first
+    ``r`` codes.
+
+    Parameters
+    ----------
+    estimator : RRAETransformer or Pipeline
+        An unfitted :class:`~sklearn_rrae.RRAETransformer` with ``n_components``
+        set (and ``nested=True``, for prefixes trained as such: a warning says
+        when it is not), or a ``Pipeline`` with one such step, followed for
+        instance by a classifier or a regressor. Cloned for each fold.
+    X : array-like of shape (n_samples, n_features)
+        The data. Not modified.
+    y : array-like of shape (n_samples,), default=None
+        Targets of the steps after the RRAE, if any.
+    ranks : array-like of int, default=None
+        The ranks to score, from 1 to ``n_components``; None: all of them.
+    cv : int, cross-validation generator or iterable, default=5
+        As for :func:`sklearn.model_selection.cross_validate` (stratified folds
+        for a pipeline that ends with a classifier).
+    scoring : str, callable or None, default=None
+        A scorer, as for ``cross_validate``; None: the estimator's ``score``
+        (minus the reconstruction MSE for an RRAE, the last step's score for a
+        pipeline).
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a group splitter.
+    n_jobs : int or None, default=None
+        Folds run in parallel (joblib).
+
+    Returns
+    -------
+    results : dict of str to ndarray
+        In the spirit of ``cv_results_``, one entry per rank: ``"ranks"``,
+        ``"mean_test_score"``, ``"std_test_score"``, ``"split<i>_test_score"``
+        for each fold, and ``"param_n_components"`` (``"param_<step>__n_components"``
+        in a pipeline), a masked array of the ranks, so that
+        :func:`select_smallest_rank` works on it; plus ``"fit_time"``, the
+        seconds of each fold's fit (shape ``(n_splits,)``).
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is neither an RRAE nor a pipeline.
+    ValueError
+        If the pipeline has not exactly one RRAE step, its ``n_components`` is
+        not set, or ``ranks`` is out of range.
+
+    See Also
+    --------
+    select_smallest_rank : The smallest rank within a tolerance of the best.
+    sklearn.model_selection.GridSearchCV : One fit per rank and fold.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_rrae import RRAETransformer
+    >>> from sklearn_rrae.model_selection import rank_curve, select_smallest_rank
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> rrae = RRAETransformer(n_components=4, nested=True, max_epochs=5, random_state=0)
+    >>> curve = rank_curve(rrae, X, cv=3)
+    >>> curve["ranks"].tolist()
+    [1, 2, 3, 4]
+    >>> curve["mean_test_score"].shape
+    (4,)
+    >>> rank = curve["ranks"][select_smallest_rank(curve, tol=0.2, relative=True)]
+    """
+    step = _rrae_step(estimator)
+    rrae = estimator if step[0] is None else estimator.steps[step[0]][1]
+    n_components = rrae.get_params().get("n_components")
+    if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
+        raise ValueError(
+            "rank_curve needs the RRAE's n_components set to the largest rank to score (an int); "
+            f"got n_components={n_components!r}."
+        )
+    if not rrae.get_params().get("nested", False):
+        warnings.warn(
+            "rank_curve scores the first r codes of a model fitted with nested=False, which is "
+            "trained at its full rank only: its smaller ranks are much worse than a model trained "
+            "at them. Set nested=True.",
+            UserWarning,
+            stacklevel=2,
+        )
+    ranks = _check_ranks(ranks, n_components)
+    splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+    scorer = check_scoring(estimator, scoring=scoring)
+    folds = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_scores)(estimator, None if step[0] is None else step, X, y, train, test, ranks, scorer)
+        for train, test in splitter.split(X, y, groups)
+    )
+    scores = np.array([fold for fold, _ in folds], dtype=np.float64)  # (n_splits, n_ranks)
+    param = "param_n_components" if step[0] is None else f"param_{step[1]}__n_components"
+    results = {
+        "ranks": ranks,
+        param: np.ma.masked_array(ranks, mask=False, dtype=object),
+        "mean_test_score": scores.mean(axis=0),
+        "std_test_score": scores.std(axis=0),
+    }
+    for i, fold in enumerate(scores):
+        results[f"split{i}_test_score"] = fold
+    results["fit_time"] = np.array([seconds for _, seconds in folds])
+    return results

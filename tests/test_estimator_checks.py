@@ -19,6 +19,7 @@ ESTIMATORS = [
     RRAETransformer(n_components=None, **FAST),
     AdaptiveRRAETransformer(**FAST),
     RRAETransformer(n_components=2, n_init=2, **FAST),
+    RRAETransformer(n_components=2, nested=True, **FAST),
 ]
 
 
@@ -36,7 +37,7 @@ SET_OUTPUT_CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["k=2", "k=None", "adaptive", "n_init=2"])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=["k=2", "k=None", "adaptive", "n_init=2", "nested"])
 @pytest.mark.parametrize("check", SET_OUTPUT_CHECKS, ids=lambda c: c.__name__)
 def test_set_output(estimator, check):
     pytest.importorskip("pandas")

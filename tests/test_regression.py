@@ -13,7 +13,12 @@ def test_fixed_seed_fit_is_unchanged(name):
     got = run_case(name)
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
-        # Float32 training: equal up to its rounding, scaled to the size of the output.
+        # Float32 training: equal up to its rounding, scaled to the size of the output. The
+        # loss curves agree to 1e-6 between CPUs; the codes and reconstructions of the
+        # partial_fit and adaptive cases, which go through an eigensolve of a nearly
+        # degenerate latent, differed by up to 5e-4 of their largest value between the AMD
+        # EPYC the fixtures were recorded on and an Intel Xeon (MKL picks other kernels).
+        scale = 1e-5 if key == "loss_curve" else 1e-3
         np.testing.assert_allclose(
-            got[key], value, rtol=1e-4, atol=1e-5 * np.abs(value).max(), err_msg=f"{name}/{key}"
+            got[key], value, rtol=1e-4, atol=scale * np.abs(value).max(), err_msg=f"{name}/{key}"
         )
