@@ -495,6 +495,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             ``n_components`` entries of this model's; its ``n_components``
             parameter is set too, so that a clone of it trains at that rank.
 
+        See Also
+        --------
+        sklearn_rrae.model_selection.rank_curve : Held-out scores at every rank,
+            one fit per fold.
+
         Examples
         --------
         >>> from sklearn.datasets import load_digits

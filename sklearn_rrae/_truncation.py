@@ -258,6 +258,7 @@ def nested_rank_truncate(Y, k, ranks=None):
     Parameters
     ----------
     Y : torch.Tensor of shape (n_rows, latent_dim)
+        Batch latent matrix (one row per sample).
     k : int
         The largest rank.
     ranks : torch.Tensor of shape (n_rows,) of int, default=None
@@ -266,6 +267,20 @@ def nested_rank_truncate(Y, k, ranks=None):
     Returns
     -------
     Y_nested : torch.Tensor of the same shape as ``Y``
+        Row ``b`` of ``Y`` projected on the batch's first ``ranks[b]`` right
+        singular vectors.
+
+    See Also
+    --------
+    rank_truncate : Every row at rank ``k``, with the projector's closed-form backward.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_rrae._truncation import nested_rank_truncate, rank_truncate
+    >>> Y = torch.randn(20, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> bool(torch.allclose(nested_rank_truncate(Y, 3, torch.full((20,), 3)), rank_truncate(Y, 3)))
+    True
     """
     n_rows, latent_dim = Y.shape
     if ranks is None:
