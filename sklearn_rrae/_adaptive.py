@@ -123,6 +123,10 @@ class AdaptiveRRAETransformer(BaseRRAE):
         A network of your own, ``(batch, latent_dim)`` to ``(batch,
         n_features_in_)``, as in :class:`RRAETransformer`.
 
+    density : estimator or None, default=None
+        The density of :meth:`sample`, fitted on the training codes, as in
+        :class:`RRAETransformer`.
+
     **kwargs : dict
         Parameters routed skorch-style: ``optimizer__<name>``,
         ``encoder__<name>``, ``decoder__<name>``.
@@ -152,6 +156,9 @@ class AdaptiveRRAETransformer(BaseRRAE):
         fraction of the total variance that the first ``r + 1`` codes, decoded,
         explain beyond the first ``r``; ``cumsum`` is ``1 - MSE_r / total
         variance``.
+
+    density_ : estimator
+        The fitted density of the training codes that :meth:`sample` draws from.
 
     n_iter_ : int
         Number of epochs run.
@@ -256,6 +263,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
         input_shape=None,
         encoder=None,
         decoder=None,
+        density=None,
         **kwargs,
     ):
         self.max_components = max_components
@@ -282,6 +290,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
             input_shape=input_shape,
             encoder=encoder,
             decoder=decoder,
+            density=density,
             **kwargs,
         )
 

@@ -15,12 +15,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import assert_all_finite, gen_batches
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
 from ._data import CHUNK_ROWS, scan, to_device, training_rows
+from ._density import density_rows, draw, fit_density
 from ._explained_variance import explained_variance_ratio, rank_error_sums
 from ._linear_start import principal_axes
 from ._net import continue_from, curves, fork_rng, new_net, run
@@ -107,6 +108,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "input_shape": ["array-like", None],
         "encoder": [type, torch.nn.Module, None],
         "decoder": [type, torch.nn.Module, None],
+        "density": [HasMethods(["fit", "sample"]), None],
     }
 
     def __init__(
@@ -134,6 +136,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         input_shape=None,
         encoder=None,
         decoder=None,
+        density=None,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -158,6 +161,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.input_shape = input_shape
         self.encoder = encoder
         self.decoder = decoder
+        self.density = density
         self._extra_params = kwargs
 
     # -- routed parameters (``optimizer__weight_decay=...``, ``encoder__channels=...``) --
@@ -287,6 +291,12 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self.__dict__.pop(name, None)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components))
         self._store_explained_variance(data, incremental)
+        if first_pass:
+            self._density_seed, self._training_dtype = plan.seed, X.dtype
+        # partial_fit: the density of the latest chunk's codes.
+        rows = density_rows(X.shape[0], self._density_seed)
+        codes = self._codes(X if rows is None else X[rows]).astype(np.float64)
+        self.density_ = fit_density(self.density, codes, self._density_seed)
         return self
 
     def _store_explained_variance(self, data, incremental):
@@ -535,6 +545,50 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         model.n_components_ = r
         model.module_.set_basis(torch.from_numpy(model.components_))
         return model
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate samples: codes drawn from the density of the training codes, decoded.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw: an int gives the same samples at every call. The
+            fitted density (``density_``) is not changed.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            In the units and float dtype of the training data.
+
+        See Also
+        --------
+        sklearn.mixture.GaussianMixture.sample : The default density's draw.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_rrae import RRAETransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> rrae = RRAETransformer(n_components=5, max_epochs=5, random_state=0).fit(X)
+        >>> rrae.sample(3, random_state=0).shape
+        (3, 64)
+        >>> bool((rrae.sample(3, random_state=0) == rrae.sample(3, random_state=0)).all())
+        True
+        """
+        check_is_fitted(self)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"The 'n_samples' parameter must be an int >= 1. Got {n_samples!r} instead.")
+        if self.density_ is None:
+            raise ValueError(
+                "sample() needs a density of the training codes, and this model was fitted on a "
+                "single row: fit it on at least 2."
+            )
+        # A model from at_rank keeps the density of all the codes: dropping the trailing
+        # ones samples the marginal of the first n_components_.
+        codes = draw(self.density_, int(n_samples), random_state)[:, : self.n_components_]
+        return self._decode_codes(codes.astype(np.float32), self._training_dtype)
 
     def score_samples(self, X):
         """Negative mean squared reconstruction error of each sample.

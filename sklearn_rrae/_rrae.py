@@ -185,6 +185,19 @@ class RRAETransformer(BaseRRAE):
         n_features_in_)``; class arguments as ``decoder__<name>``. Either
         network may be custom and the other built-in.
 
+    density : estimator or None, default=None
+        The density of :meth:`sample`, fitted on the codes of the training data
+        at the end of :meth:`fit` (a clone; the fitted one is ``density_``), of
+        at most 5,000 of its rows (a random subset seeded by ``random_state``:
+        on MNIST-20k at k = 10 the default mixture then costs 0.3 s, about 1 %
+        of the fit; with ``n_components=None`` and the 128-long latent, 3.6 s).
+        None: ``GaussianMixture(n_components=10, covariance_type="full")``
+        (Ghosh et al. 2020's choice for deterministic autoencoders; fewer
+        components when there are fewer than 10 rows), seeded from
+        ``random_state``. Otherwise any unfitted scikit-learn estimator with
+        ``fit`` and ``sample``: ``BayesianGaussianMixture``, ``KernelDensity``,
+        a mixture with other settings.
+
     n_init : int, default=1
         Number of training starts from different random weights (like
         ``KMeans(n_init)``). Each start trains for a fifth of the epochs; the
@@ -248,6 +261,11 @@ class RRAETransformer(BaseRRAE):
         how its prefixes do (an entry may then be negative). After
         :meth:`partial_fit`, summed over the chunks seen, each with the model
         of its time. None with ``n_components=None``.
+
+    density_ : estimator or None
+        The density of the training codes that :meth:`sample` draws from
+        (after :meth:`partial_fit`: of the latest chunk's codes). None, with the
+        default ``density``, after a fit on a single row.
 
     n_iter_ : int
         Number of epochs run (by the start that was kept, with ``n_init > 1``).
@@ -372,6 +390,7 @@ class RRAETransformer(BaseRRAE):
         input_shape=None,
         encoder=None,
         decoder=None,
+        density=None,
         n_init=1,
         nested=False,
         **kwargs,
@@ -402,6 +421,7 @@ class RRAETransformer(BaseRRAE):
             input_shape=input_shape,
             encoder=encoder,
             decoder=decoder,
+            density=density,
             **kwargs,
         )
 

@@ -1,0 +1,71 @@
+"""The density of ``sample()``: fitted on the training codes, drawn from, then decoded.
+
+A deterministic autoencoder becomes a generator once a density is fitted to
+its codes (Ghosh et al. 2020, "From Variational to Deterministic
+Autoencoders": a 10-component full-covariance Gaussian mixture); the default
+here is that mixture.
+"""
+
+import copy
+import inspect
+
+import numpy as np
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.mixture import GaussianMixture
+
+# Ghosh et al.'s mixture; fewer components only when there are fewer codes.
+_DEFAULT_COMPONENTS = 10
+# The density is fitted on at most this many training codes (a random subset). MNIST-20k
+# at k = 10: the default mixture took 1.6-2.5 s on all 20,000 codes (6-10 % of the fit),
+# 0.31 s on 5,000, with a log-likelihood of all the codes of -33.68 against -33.64.
+_MAX_ROWS = 5000
+
+
+def density_rows(n_samples, seed):
+    """The sorted rows whose codes the density is fitted on; None: all of them."""
+    if n_samples <= _MAX_ROWS:
+        return None
+    return np.sort(np.random.RandomState(seed).choice(n_samples, _MAX_ROWS, replace=False))
+
+
+def fit_density(density, codes, seed):
+    """A fitted copy of ``density`` (None: the default mixture, seeded by ``seed``) on ``codes``.
+
+    The codes are numpy arrays whatever the caller's ``array_api_dispatch`` (the
+    mixture's k-means start refuses it). With the default and fewer than 2 codes
+    (a fit on one row), None: there is nothing to fit a density on.
+    """
+    if density is None and len(codes) < 2:
+        return None
+    if density is None:
+        model = GaussianMixture(
+            n_components=min(_DEFAULT_COMPONENTS, len(codes)), covariance_type="full", random_state=seed
+        )
+    else:
+        model = clone(density)
+    try:
+        with config_context(array_api_dispatch=False):
+            return model.fit(codes)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise ValueError(
+            f"The density of sample() (the 'density' parameter: {type(model).__name__}) could not be "
+            f"fitted on the {codes.shape[0]} training codes of {codes.shape[1]} coefficients: {exc}"
+        ) from exc
+
+
+def draw(density, n_samples, random_state):
+    """``n_samples`` rows from a fitted density, leaving it as it was.
+
+    ``KernelDensity.sample`` takes the random state as an argument; the mixtures
+    read their own ``random_state`` parameter, set here on a copy.
+    """
+    model = copy.deepcopy(density)
+    with config_context(array_api_dispatch=False):
+        if "random_state" in inspect.signature(model.sample).parameters:
+            drawn = model.sample(n_samples, random_state=random_state)
+        else:
+            if "random_state" in model.get_params(deep=False):
+                model.set_params(random_state=random_state)
+            drawn = model.sample(n_samples)
+    return np.asarray(drawn[0] if isinstance(drawn, tuple) else drawn)
