@@ -13,6 +13,7 @@ import numpy as np
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
 
 # Ghosh et al.'s mixture; fewer components only when there are fewer codes.
 _DEFAULT_COMPONENTS = 10
@@ -58,7 +59,9 @@ def draw(density, n_samples, random_state):
     """``n_samples`` rows from a fitted density, leaving it as it was.
 
     ``KernelDensity.sample`` takes the random state as an argument; the mixtures
-    read their own ``random_state`` parameter, set here on a copy.
+    read their own ``random_state`` parameter, set here on a copy. A mixture
+    returns its samples grouped by component; they are shuffled, so that the
+    first rows of a draw are as varied as all of them.
     """
     model = copy.deepcopy(density)
     with config_context(array_api_dispatch=False):
@@ -68,4 +71,6 @@ def draw(density, n_samples, random_state):
             if "random_state" in model.get_params(deep=False):
                 model.set_params(random_state=random_state)
             drawn = model.sample(n_samples)
-    return np.asarray(drawn[0] if isinstance(drawn, tuple) else drawn)
+    if isinstance(drawn, tuple):  # (samples, component labels)
+        drawn = drawn[0][check_random_state(random_state).permutation(len(drawn[0]))]
+    return np.asarray(drawn)

@@ -42,6 +42,12 @@ def test_sampling_leaves_the_fitted_state_unchanged(fitted):
     np.testing.assert_array_equal(fitted.sample(5, random_state=0), fitted.sample(5, random_state=0))
 
 
+def test_samples_are_not_grouped_by_mixture_component(fitted):
+    # GaussianMixture.sample returns its draws component by component.
+    labels = fitted.density_.predict(fitted.transform(fitted.sample(200, random_state=0)))
+    assert len(np.unique(labels[:20])) > 3
+
+
 def test_samples_follow_the_training_codes(fitted, digits):
     # The default mixture fitted on the codes: sampled codes have their mean and spread.
     codes = fitted.transform(digits)
@@ -77,6 +83,7 @@ def test_at_rank_samples_the_marginal_of_its_codes(digits):
     small = model.at_rank(2)
     samples = small.sample(5, random_state=0)
     full_codes = copy.deepcopy(model.density_).set_params(random_state=0).sample(5)[0]
+    full_codes = full_codes[np.random.RandomState(0).permutation(5)]
     np.testing.assert_allclose(samples, small.inverse_transform(full_codes[:, :2].astype(np.float32)))
 
 
