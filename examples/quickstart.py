@@ -1,4 +1,4 @@
-"""RRAETransformer as a drop-in for PCA on the 8x8 digits (about 10 s on 2 CPU cores)."""
+"""RRAETransformer as a drop-in for PCA on the 8x8 digits (about 12 s on 2 CPU cores)."""
 
 import numpy as np
 from sklearn.datasets import load_digits
