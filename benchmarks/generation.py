@@ -29,7 +29,8 @@ from _common import images, machine
 from sklearn.decomposition import PCA
 
 from sklearn_rrae import RRAETransformer
-from sklearn_rrae._density import density_rows, draw, fit_density
+from sklearn_rrae._data import summary_rows
+from sklearn_rrae._density import draw, fit_density
 from sklearn_rrae.datasets import make_gaussian_blob
 from sklearn_rrae.metrics import frechet_distance, precision_recall
 
@@ -70,7 +71,7 @@ def feature_extractor(X, y, seed=0, epochs=5):
 def pca_samples(X, k, n, seed=0):
     pca = PCA(k, random_state=0).fit(X)
     codes = pca.transform(X)
-    rows = density_rows(len(codes), seed)
+    rows = summary_rows(len(codes), seed)
     density = fit_density(None, codes if rows is None else codes[rows], seed)
     return pca.inverse_transform(draw(density, n, seed))
 

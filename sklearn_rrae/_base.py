@@ -20,8 +20,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
-from ._data import CHUNK_ROWS, scan, to_device, training_rows
-from ._density import density_rows, draw, fit_density
+from ._data import CHUNK_ROWS, scan, summary_rows, to_device, training_rows
+from ._density import draw, fit_density
 from ._explained_variance import explained_variance_ratio, rank_error_sums
 from ._linear_start import principal_axes
 from ._net import continue_from, curves, fork_rng, new_net, run
@@ -290,11 +290,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             for name in ("latent_gram_", "n_samples_seen_", "_rank_error_sums"):  # partial_fit's state
                 self.__dict__.pop(name, None)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components))
-        self._store_explained_variance(data, incremental)
         if first_pass:
             self._density_seed, self._training_dtype = plan.seed, X.dtype
+        rows = summary_rows(X.shape[0], self._density_seed)
+        self._store_explained_variance(data if rows is None else data.subset(rows), incremental)
         # partial_fit: the density of the latest chunk's codes.
-        rows = density_rows(X.shape[0], self._density_seed)
         codes = self._codes(X if rows is None else X[rows]).astype(np.float64)
         self.density_ = fit_density(self.density, codes, self._density_seed)
         return self

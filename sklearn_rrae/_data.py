@@ -26,6 +26,21 @@ _ROWS_PER_RELEASE = 16
 _WHOLE_TENSOR_MAX_BYTES = 256 * 2**20
 
 
+# What a fit measures on its training data after training (the density of sample(),
+# explained_variance_ratio_) uses at most this many rows, a random subset. MNIST-20k at
+# k = 10: the default mixture took 1.6-2.5 s on all 20,000 codes, 0.31 s on 5,000
+# (log-likelihood of all the codes -33.68 against -33.64); the ranks' errors 2.5 s on all
+# rows (10 % of the fit), 6.6 s at k = 25.
+SUMMARY_ROWS = 5000
+
+
+def summary_rows(n_samples, seed):
+    """The sorted rows of a fit's after-training summaries; None: all of them."""
+    if n_samples <= SUMMARY_ROWS:
+        return None
+    return np.sort(np.random.RandomState(seed).choice(n_samples, SUMMARY_ROWS, replace=False))
+
+
 def batches(n_samples, batch_size, min_batch_size=1):
     """The slices of an epoch's batches: a last batch under ``min_batch_size`` rows is merged."""
     return list(gen_batches(n_samples, min(batch_size, n_samples), min_batch_size=min_batch_size))

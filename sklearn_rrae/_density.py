@@ -17,17 +17,6 @@ from sklearn.utils import check_random_state
 
 # Ghosh et al.'s mixture; fewer components only when there are fewer codes.
 _DEFAULT_COMPONENTS = 10
-# The density is fitted on at most this many training codes (a random subset). MNIST-20k
-# at k = 10: the default mixture took 1.6-2.5 s on all 20,000 codes (6-10 % of the fit),
-# 0.31 s on 5,000, with a log-likelihood of all the codes of -33.68 against -33.64.
-_MAX_ROWS = 5000
-
-
-def density_rows(n_samples, seed):
-    """The sorted rows whose codes the density is fitted on; None: all of them."""
-    if n_samples <= _MAX_ROWS:
-        return None
-    return np.sort(np.random.RandomState(seed).choice(n_samples, _MAX_ROWS, replace=False))
 
 
 def fit_density(density, codes, seed):
