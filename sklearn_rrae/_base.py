@@ -323,14 +323,15 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return principal_axes(X, scaling, plan.rank)
 
     def _new_net(self, plan, seed, scaling, valid, start_axes):
+        truncation, eval_truncation = self._truncations()
         return new_net(
             plan,
             seed,
             super().get_params(deep=False),
             output_gain=scaling.decoder_gain,
             to_data_units=scaling.loss_to_data_units,
-            truncation=self._truncations()[0],
-            eval_truncation=self._truncations()[1],
+            truncation=truncation,
+            eval_truncation=eval_truncation,
             schedule=self._schedule(plan),
             valid=valid,
             start_axes=start_axes,

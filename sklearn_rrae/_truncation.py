@@ -210,18 +210,16 @@ class _LeadingEigenvectors(torch.autograd.Function):
         evals, vecs = gram_eigh(N)
         m = vecs.shape[0]
         W = vecs[:, m - k :].flip(-1)  # leading first
-        ctx.save_for_backward(evals, vecs, evals[m - k :].flip(-1))
+        ctx.save_for_backward(evals, vecs, W)
         return W
 
     @staticmethod
     def backward(ctx, G):
-        evals, vecs, kept = ctx.saved_tensors
-        k = kept.shape[0]
-        finfo = torch.finfo(evals.dtype)
-        eps2 = finfo.tiny + (_GAP_EPS_ULPS * finfo.eps * evals[-1].abs()) ** 2
-        gap = kept[None, :] - evals[:, None]  # (m, k): lambda_j - lambda_l; 0 where l is j
-        inner = (vecs.mT @ G) * (gap / (gap * gap + eps2))
-        grad = (vecs @ inner) @ vecs[:, vecs.shape[0] - k :].flip(-1).mT
+        evals, vecs, W = ctx.saved_tensors
+        m, k = W.shape
+        # (k, m) for the kept values in increasing order; flipped to W's order, transposed.
+        inverse_gaps = _inverse_gaps(evals[m - k :], evals).flip(0).mT
+        grad = (vecs @ ((vecs.mT @ G) * inverse_gaps)) @ W.mT
         return (grad + grad.mT) / 2, None
 
 

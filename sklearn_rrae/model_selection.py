@@ -327,17 +327,19 @@ def _check_ranks(ranks, n_components):
     return np.sort(values)
 
 
-def _fold_scores(estimator, step, X, y, train, test, ranks, scorer):
-    """One fold: fit the RRAE (and the steps before it) once, the steps after it once per rank."""
+def _fold_scores(estimator, index, name, X, y, train, test, ranks, scorer):
+    """One fold: fit the RRAE (and the steps before it) once, the steps after it once per rank.
+
+    ``index, name``: the RRAE's step in a pipeline, ``None, None`` for an RRAE itself.
+    """
     start = time.perf_counter()
     X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     y_train = None if y is None else _safe_indexing(y, train)
     y_test = None if y is None else _safe_indexing(y, test)
-    if step is None:
+    if index is None:
         rrae = clone(estimator).fit(X_train)
         fit_time = time.perf_counter() - start
         return [scorer(rrae.at_rank(int(r)), X_test, y_test) for r in ranks], fit_time
-    index, name = step
     head = Pipeline(clone(estimator).steps[: index + 1]).fit(X_train, y_train)
     fit_time = time.perf_counter() - start
     codes = head.transform(X_train)
@@ -425,8 +427,8 @@ def rank_curve(estimator, X, y=None, *, ranks=None, cv=5, scoring=None, groups=N
     (4,)
     >>> rank = curve["ranks"][select_smallest_rank(curve, tol=0.2, relative=True)]
     """
-    step = _rrae_step(estimator)
-    rrae = estimator if step[0] is None else estimator.steps[step[0]][1]
+    index, name = _rrae_step(estimator)
+    rrae = estimator if index is None else estimator.steps[index][1]
     n_components = rrae.get_params().get("n_components")
     if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral):
         raise ValueError(
@@ -445,11 +447,11 @@ def rank_curve(estimator, X, y=None, *, ranks=None, cv=5, scoring=None, groups=N
     splitter = check_cv(cv, y, classifier=is_classifier(estimator))
     scorer = check_scoring(estimator, scoring=scoring)
     folds = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_scores)(estimator, None if step[0] is None else step, X, y, train, test, ranks, scorer)
+        delayed(_fold_scores)(estimator, index, name, X, y, train, test, ranks, scorer)
         for train, test in splitter.split(X, y, groups)
     )
     scores = np.array([fold for fold, _ in folds], dtype=np.float64)  # (n_splits, n_ranks)
-    param = "param_n_components" if step[0] is None else f"param_{step[1]}__n_components"
+    param = "param_n_components" if index is None else f"param_{name}__n_components"
     results = {
         "ranks": ranks,
         param: np.ma.masked_array(ranks, mask=False, dtype=object),
