@@ -8,6 +8,7 @@ curves, build the global basis (``_basis``). ``transform`` and
 """
 
 import copy
+import dataclasses
 import numbers
 import warnings
 
@@ -271,6 +272,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 run(net, train, epochs=1 if incremental else None)
         net.train_split = None  # the net_ must not keep (nor pickle) the validation data
         self.net_, self._scaling, self.input_shape_ = net, scaling, plan.network.input_shape
+        if not keep_net:  # what the net_ was built from: sklearn_rrae.load builds it again
+            self._net_plan = dataclasses.replace(plan, train_rows=None, valid_rows=None)
         self._record_curves(net.history[epochs_before:], first_pass)
         if (
             self.start_validation_score_ is not None

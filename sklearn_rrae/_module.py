@@ -5,6 +5,13 @@ from torch import nn
 
 from ._truncation import rank_truncate
 
+# The codes are computed against a basis of at least this many rows (zero beyond
+# the stored ones), then sliced: float32 GEMM with 1 to 11 output columns rounds
+# differently from 12 and more (MKL, measured on this AMD EPYC and before on an
+# Intel Xeon, 1 and 2 threads), so without it the first r codes of a rank-k model
+# were not bit for bit those of its at_rank(r) copy.
+_MIN_BASIS_ROWS = 16
+
 
 class RRAEModule(nn.Module):
     """Encoder, rank truncation of the batch latent, decoder.
@@ -81,7 +88,11 @@ class RRAEModule(nn.Module):
 
     def to_codes(self, X):
         """Coefficients of each row on the global basis (what ``transform`` returns)."""
-        return self.encode(X) @ self.basis.mT
+        n_codes = self.basis.shape[0]
+        basis = self.basis
+        if n_codes < _MIN_BASIS_ROWS:
+            basis = torch.cat([basis, basis.new_zeros(_MIN_BASIS_ROWS - n_codes, basis.shape[1])])
+        return (self.encode(X) @ basis.mT)[:, :n_codes]
 
     def from_codes(self, C):
         """Decode coefficients on the global basis (what ``inverse_transform`` does)."""
