@@ -67,6 +67,7 @@ def to_onnx(estimator, path, method="transform"):
     Parameters
     ----------
     estimator : fitted RRAETransformer or AdaptiveRRAETransformer
+        The model whose inference path is exported; it is not changed.
     path : str or os.PathLike
         The ``.onnx`` file to write.
     method : {"transform", "inverse_transform"}, default="transform"

@@ -14,6 +14,7 @@ or ``warm_start`` continue as they would have.
 
 import dataclasses
 import json
+import numbers
 import os
 import zipfile
 import zlib
@@ -24,8 +25,12 @@ import torch
 from skorch.history import History
 
 from ._base import BaseRRAE
+from ._linear_start import pca_start
+from ._module import RRAEModule
 from ._net import fork_rng
-from ._plan import resolve_device
+from ._networks import NetworkSpec
+from ._plan import TrainingPlan, resolve_device
+from ._scaling import Scaling
 from ._serialization import Decoder, Encoder, Trust, class_path, load_weights, set_state
 
 FORMAT = "sklearn-rrae"
@@ -34,6 +39,23 @@ FORMAT = "sklearn-rrae"
 FORMAT_VERSION = 1
 _DOCUMENT = "model.json"
 _ARRAYS = "arrays.safetensors"
+# A document larger than this must not be more than this many times its compressed
+# size (the JSON of a real model compresses 3-10 x; 300 MB of spaces, 1,000 x).
+_DOCUMENT_FREE_BYTES = 1 << 20
+_DOCUMENT_MAX_RATIO = 100
+# Whatever else a crafted document can make the code raise while the model is built
+# again: the file is data, so each of them is a bad file (chained, for the details).
+_MALFORMED = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RuntimeError,
+    AssertionError,
+    NotImplementedError,
+    RecursionError,
+)
 
 
 def _safetensors():
@@ -59,6 +81,7 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : RRAETransformer or AdaptiveRRAETransformer
+        The model to save, fitted or not; it is not changed.
     path : str, os.PathLike or file object
         Where to write (overwritten). The suffix is yours to choose (``.rrae``, say).
 
@@ -115,7 +138,10 @@ def save(estimator, path):
         "density": None if density is None else encode.fitted_estimator(density, "density_"),
         "net": None if net is None else _encode_net(net, encode),
     }
-    text = json.dumps(document, allow_nan=True)
+    try:
+        text = json.dumps(document, allow_nan=True)
+    except (TypeError, ValueError) as exc:  # a value the encoder let through raw: a bug, said clearly
+        raise ValueError(f"Cannot save {type(estimator).__name__}: {exc}") from exc
     arrays = st.save(encode.arrays) if encode.arrays else st.save({})
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(_DOCUMENT, text, compress_type=zipfile.ZIP_DEFLATED)
@@ -136,7 +162,9 @@ def _versions():
 def _encode_net(net, encode):
     """What the net holds beyond its plan: weights, optimizer state, history, shuffling generator."""
     return {
-        "n_components": net.module_.n_components,  # a rank schedule may have changed it
+        "n_components": encode(
+            net.module_.n_components, "net_.module_.n_components"
+        ),  # a schedule changes it
         "module": encode(dict(net.module_.state_dict()), "net_.module_"),
         "optimizer": encode(net.optimizer_.state_dict(), "net_.optimizer_"),
         "history": encode(list(net.history), "net_.history"),
@@ -157,6 +185,7 @@ def load(path, *, trusted=()):
     Parameters
     ----------
     path : str, os.PathLike or file object
+        A file written by :func:`save`.
     trusted : iterable of classes or str, default=()
         Further classes the file may name, as classes or dotted paths (for
         example ``["mypackage.nets.Encoder"]``): a custom ``encoder`` /
@@ -181,6 +210,26 @@ def load(path, *, trusted=()):
     See Also
     --------
     save : Write the file.
+
+    Examples
+    --------
+    A custom network class must be trusted by the caller (here: the built-in
+    CNN's own encoder, passed as a class, which needs no trust; a class of
+    your own would be listed as ``trusted=[MyEncoder]`` or by its dotted path).
+
+    >>> import io
+    >>> from sklearn.datasets import load_digits
+    >>> import sklearn_rrae
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> rrae = sklearn_rrae.RRAETransformer(
+    ...     n_components=5, encoder=sklearn_rrae.ConvEncoder, input_shape=(8, 8), max_epochs=2, random_state=0
+    ... ).fit(X)
+    >>> buffer = io.BytesIO()
+    >>> sklearn_rrae.save(rrae, buffer)
+    >>> _ = buffer.seek(0)
+    >>> loaded = sklearn_rrae.load(buffer)
+    >>> bool((loaded.sample(3, random_state=0) == rrae.sample(3, random_state=0)).all())
+    True
     """
     st = _safetensors()
     document, array_bytes = _read(path)
@@ -202,10 +251,13 @@ def load(path, *, trusted=()):
         arrays = st.load(array_bytes)
     except Exception as exc:  # safetensors raises its own error type for any malformed header
         raise ValueError(f"{_name(path)}: its arrays are not a valid safetensors file ({exc}).") from exc
+    trust = Trust(trusted)
     try:
-        return _build(document, Decoder(arrays, Trust(trusted)))
-    except KeyError as exc:
-        raise ValueError(f"{_name(path)}: the document lacks the entry {exc}.") from exc
+        return _build(document, Decoder(arrays, trust))
+    except _MALFORMED as exc:
+        raise ValueError(
+            f"{_name(path)} does not describe a valid model: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _name(path):
@@ -221,15 +273,25 @@ def _read(path):
                 raise ValueError(
                     f"{_name(path)} is not a sklearn-rrae model file: the archive lacks {sorted(missing)}."
                 )
-            text, array_bytes = archive.read(_DOCUMENT), archive.read(_ARRAYS)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            document, arrays = archive.getinfo(_DOCUMENT), archive.getinfo(_ARRAYS)
+            if arrays.compress_type != zipfile.ZIP_STORED or (
+                document.file_size > _DOCUMENT_FREE_BYTES
+                and document.file_size > _DOCUMENT_MAX_RATIO * document.compress_size
+            ):
+                raise ValueError(
+                    f"{_name(path)} is not a sklearn-rrae model file: its members are compressed "
+                    f"beyond what save writes (arrays stored, the document at most "
+                    f"{_DOCUMENT_MAX_RATIO} x)."
+                )
+            text, array_bytes = archive.read(document), archive.read(arrays)
+    except (zipfile.BadZipFile, EOFError, zlib.error, RuntimeError, NotImplementedError) as exc:
         raise ValueError(
             f"{_name(path)} is not a sklearn-rrae model file, or it is truncated or corrupted: {exc}."
         ) from exc
     try:
         return json.loads(text), array_bytes
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{_name(path)}: its document is not valid JSON ({exc}).") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{_name(path)}: its document is not valid JSON ({exc!r}).") from exc
 
 
 def _build(document, decode):
@@ -241,8 +303,15 @@ def _build(document, decode):
         estimator = cls(**params)
     except TypeError as exc:
         raise ValueError(f"The file's parameters do not fit {cls.__name__}: {exc}") from exc
-    set_state(estimator, decode(document["state"]))
-    if not document["fitted"]:
+    state = decode(document["state"])
+    fitted = document["fitted"] is True
+    # Parameters, and what has its own entry, are not state; an unfitted file has no fitted attribute.
+    reserved = ["_extra_params", "net_", "density_"]
+    reserved += (
+        [] if fitted else [k for k in state if isinstance(k, str) and k.endswith("_") or k == "_net_plan"]
+    )
+    set_state(estimator, state, reserved=reserved)
+    if not fitted:
         return estimator
     estimator.density_ = decode(document["density"])
     _check_fitted_state(estimator)
@@ -252,6 +321,16 @@ def _build(document, decode):
 
 def _check_fitted_state(estimator):
     """The fitted arrays agree in shape with each other (the weights are checked on loading)."""
+    plan = getattr(estimator, "_net_plan", None)
+    if not (
+        isinstance(plan, TrainingPlan)
+        and isinstance(plan.network, NetworkSpec)
+        and isinstance(getattr(estimator, "_scaling", None), Scaling)
+    ):
+        raise ValueError("The file's fitted state lacks the plan, network or scaling of its model.")
+    rank, limit = plan.rank, min(plan.network.latent_dim, plan.network.n_features)
+    if rank is not None and not (_is_int(rank) and 1 <= rank <= limit):
+        raise ValueError(f"The file's plan has the rank {rank!r}; its network allows 1 to {limit}.")
     try:
         n_features, k = estimator.n_features_in_, estimator.n_components_
         latent_dim = estimator._net_plan.network.latent_dim
@@ -269,30 +348,67 @@ def _check_fitted_state(estimator):
     for name, (shape, want) in expected.items():
         if tuple(shape) != tuple(want):
             raise ValueError(f"The file's {name} has shape {tuple(shape)}; this model needs {tuple(want)}.")
+    scaling = estimator._scaling
+    if not all(
+        isinstance(a, np.ndarray) and a.dtype == np.float64 for a in (scaling.mean, scaling.feature_std)
+    ):
+        raise ValueError("The file's scaling (_scaling.mean, _scaling.feature_std) is not float64 arrays.")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _load_device(device):
     """Where the loaded net goes: the estimator's device if this machine has it, else the CPU."""
     try:
-        return resolve_device(device)
-    except ValueError:
+        resolved = resolve_device(device)
+    except Exception:  # torch.device("hpu") imports a backend that may not exist: any failure is "not here"
         return "cpu"
+    return resolved if torch.device(resolved).type in ("cpu", "cuda", "mps") else "cpu"
+
+
+def _check_weights_fit_plan(estimator, plan, weights):
+    """The saved weights have the shapes of the network the plan builds, checked on torch's
+    meta device first: a crafted plan must not allocate a huge network before it is refused."""
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise ValueError("The file's weights are not a mapping of names to arrays.")
+    with torch.device("meta"), torch.random.fork_rng(devices=[]):
+        encoder, decoder = plan.network.build()
+        if plan.pca_start:
+            axes = np.zeros((plan.rank, estimator.n_features_in_))
+            encoder, decoder = pca_start(encoder, decoder, axes, estimator._scaling.decoder_gain)
+        module = RRAEModule(
+            encoder, decoder, plan.network.latent_dim, plan.rank, estimator._scaling.decoder_gain
+        )
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    expected["basis"] = tuple(estimator.components_.shape)
+    saved = {k: tuple(v.shape) for k, v in weights.items()}
+    if saved != expected:
+        wrong = sorted(set(saved.items()) ^ set(expected.items()))[:4]
+        raise ValueError(
+            f"The file's weights do not fit this model's network (saved and expected shapes differ: {wrong})."
+        )
 
 
 def _build_net(estimator, saved, decode):
     """The net ``fit`` built, built again from its plan, then given its saved state."""
     plan = dataclasses.replace(estimator._net_plan, device=_load_device(estimator.device))
+    weights = decode(saved["module"])
+    _check_weights_fit_plan(estimator, plan, weights)
     axes = np.zeros((plan.rank, estimator.n_features_in_)) if plan.pca_start else None
     with fork_rng(plan.device):  # building draws initial weights: the caller's RNG is left alone
         net = estimator._new_net(plan, 0, estimator._scaling, None, axes)
     module = net.module_
-    module.n_components = decode(saved["n_components"])
+    n_components = decode(saved["n_components"])
+    if n_components is not None and not (_is_int(n_components) and 1 <= n_components):
+        raise ValueError(f"The file's network rank {n_components!r} is not a positive int or None.")
+    module.n_components = n_components
     module.set_basis(torch.zeros(estimator.components_.shape))
-    load_weights(module, decode(saved["module"]), "this model's network")
-    try:
-        net.optimizer_.load_state_dict(decode(saved["optimizer"]))
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise ValueError(f"The file's optimizer state does not fit the network: {exc}") from exc
+    load_weights(module, weights, "this model's network")
+    if not np.array_equal(module.basis.cpu().numpy(), np.asarray(estimator.components_, dtype=np.float32)):
+        raise ValueError("The file's components_ differ from the basis its network holds.")
+    _load_optimizer(net, decode(saved["optimizer"]))
     net.history_ = History(decode(saved["history"]))
     shuffling = decode(saved["shuffling"])
     if not isinstance(shuffling, torch.Tensor) or shuffling.dtype != torch.uint8:
@@ -302,3 +418,18 @@ def _build_net(estimator, saved, decode):
     except RuntimeError as exc:
         raise ValueError(f"The file's shuffling generator state is not valid: {exc}") from exc
     return net
+
+
+def _load_optimizer(net, state):
+    """The optimizer's saved state, each per-parameter tensor of its parameter's shape."""
+    try:
+        net.optimizer_.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, RuntimeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"The file's optimizer state does not fit the network: {exc!r}") from exc
+    for parameter, values in net.optimizer_.state.items():
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor) and value.dim() and value.shape != parameter.shape:
+                raise ValueError(
+                    f"The file's optimizer state {name!r} has shape {tuple(value.shape)} for a weight "
+                    f"of shape {tuple(parameter.shape)}."
+                )

@@ -90,10 +90,13 @@ def _import(path):
     """The object at a dotted path the caller listed in ``trusted``."""
     parts = path.split(".")
     for split in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:split])
         try:
-            obj = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
+            obj = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module.startswith(exc.name):
+                continue  # no such module: the class path splits further left
+            raise ValueError(f"trusted={path!r}: importing {module!r} failed: {exc!r}") from exc
         try:
             for name in parts[split:]:
                 obj = getattr(obj, name)
@@ -131,6 +134,10 @@ class Encoder:
 
     def __init__(self):
         self.arrays = {}
+        # Inside a fitted estimator's state, an estimator is fitted too (a custom
+        # density's mixture, say): it keeps its attributes; elsewhere (parameters) it
+        # is saved as clone() sees it.
+        self._fitted = False
 
     def array(self, value, where):
         """Store an array (numpy or torch) under a fresh name; its reference."""
@@ -159,6 +166,10 @@ class Encoder:
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, np.generic):
+            if value.dtype.kind not in _ARRAY_KINDS or value.dtype.itemsize > 8:
+                raise ValueError(
+                    f"Cannot save {where}: numpy scalars of dtype {value.dtype} are not supported."
+                )
             return {"__scalar__": value.item(), "dtype": value.dtype.str}
         if isinstance(value, numbers.Integral):
             return int(value)
@@ -194,8 +205,8 @@ class Encoder:
             return self.module(value, where)
         if value is print:  # skorch callbacks' default sink
             return {"__function__": "builtins.print"}
-        if hasattr(value, "get_params"):  # a scikit-learn estimator, a skorch callback: as clone() sees it
-            return self.estimator(value, where, with_state=False)
+        if hasattr(value, "get_params"):  # a scikit-learn estimator, a skorch callback
+            return self.estimator(value, where, with_state=self._fitted)
         raise ValueError(
             f"Cannot save {where}: a value of type {type(value).__name__} is not supported by the file "
             f"format (pickle or joblib can store it, for your own files)."
@@ -220,11 +231,15 @@ class Encoder:
         """An object rebuilt as ``cls(**params)``; ``with_state``: then given its other attributes back."""
         params = value.get_params(deep=False)
         state = {k: v for k, v in vars(value).items() if k not in params} if with_state else {}
-        return {
-            "__object__": class_path(type(value)),
-            "params": self(params, f"{where}.get_params()"),
-            "state": self(state, where),
-        }
+        fitted, self._fitted = self._fitted, with_state
+        try:
+            return {
+                "__object__": class_path(type(value)),
+                "params": self(params, f"{where}.get_params()"),
+                "state": self(state, where),
+            }
+        finally:
+            self._fitted = fitted
 
     def module(self, value, where):
         """A network instance: its class, constructor arguments and weights, checked to rebuild."""
@@ -252,12 +267,18 @@ class Encoder:
         }
 
 
+# Deeper trees than this are refused (the deepest a saved model has is about 10):
+# Python's recursion limit must not be the check.
+_MAX_DEPTH = 64
+
+
 class Decoder:
     """Turns a document's trees back into values; resolves classes through a :class:`Trust`."""
 
     def __init__(self, arrays, trust):
         self.arrays = arrays
         self.trust = trust
+        self._depth = 0
 
     def array(self, name):
         if not isinstance(name, str) or name not in self.arrays:
@@ -267,16 +288,21 @@ class Decoder:
     def __call__(self, tree):
         if tree is None or isinstance(tree, bool | str | int | float):
             return tree
-        if isinstance(tree, list):
-            return [self(v) for v in tree]
-        if not isinstance(tree, dict) or len(tree) == 0:
-            raise ValueError(f"The file's document holds {tree!r}, which is not a value of this format.")
-        tag = next(iter(tree))
-        body = tree[tag]
+        if self._depth >= _MAX_DEPTH:
+            raise ValueError(f"The file's document is nested more than {_MAX_DEPTH} levels deep.")
+        self._depth += 1
         try:
-            return self._tagged(tag, body, tree)
-        except (TypeError, KeyError, IndexError) as exc:
-            raise ValueError(f"The file's document holds a malformed {tag!r} entry: {exc!r}") from exc
+            if isinstance(tree, list):
+                return [self(v) for v in tree]
+            if not isinstance(tree, dict) or len(tree) == 0:
+                raise ValueError(f"The file's document holds {tree!r}, which is not a value of this format.")
+            tag = next(iter(tree))
+            try:
+                return self._tagged(tag, tree[tag], tree)
+            except (TypeError, KeyError, IndexError, AttributeError, OverflowError, RuntimeError) as exc:
+                raise ValueError(f"The file's document holds a malformed {tag!r} entry: {exc!r}") from exc
+        finally:
+            self._depth -= 1
 
     def _tagged(self, tag, body, tree):
         if tag == "__tuple__":
@@ -286,6 +312,10 @@ class Decoder:
         if tag == "__scalar__":
             return np.dtype(tree["dtype"]).type(body)
         if tag == "__strings__":
+            if not isinstance(body, list) or not all(isinstance(v, str) for v in body):
+                raise ValueError(
+                    "The file's document holds a '__strings__' entry that is not a list of strings."
+                )
             return np.array(body, dtype=object)
         if tag == "__array__":
             return self.array(body)
@@ -315,8 +345,14 @@ class Decoder:
             return module
         if tag == "__object__":
             cls = self.trust.resolve(body, role="object")
+            if issubclass(cls, nn.Module):
+                raise ValueError(f"The file names the network {body!r} as an object, not as a network.")
             obj = cls(**self(tree["params"]))
             if "refit" in tree:
+                if not isinstance(obj, KernelDensity):
+                    raise ValueError(
+                        f"The file asks to refit a {cls.__name__}: only KernelDensity is refitted."
+                    )
                 X, sample_weight = self(tree["refit"])
                 return obj.fit(X, sample_weight=sample_weight)
             set_state(obj, self(tree["state"]))
@@ -326,16 +362,19 @@ class Decoder:
         )
 
 
-def set_state(obj, state):
-    """Give ``obj`` its saved attributes: data only, never one that hides a method or property."""
+def set_state(obj, state, reserved=()):
+    """Give ``obj`` its saved attributes: data only, never a parameter (``reserved`` and
+    ``get_params``'s names) nor an attribute that hides a method or property."""
     if not isinstance(state, dict):
         raise ValueError(f"The file's state of its {type(obj).__name__} is not a mapping.")
+    reserved = set(reserved) | set(obj.get_params(deep=False) if hasattr(obj, "get_params") else ())
     for key in state:
         if (
             not isinstance(key, str)
             or not key.isidentifier()
             or key.startswith("__")
             or hasattr(type(obj), key)
+            or key in reserved
         ):
             raise ValueError(
                 f"The file sets {key!r} on its {type(obj).__name__}, which is not a fitted attribute."
@@ -344,7 +383,16 @@ def set_state(obj, state):
 
 
 def load_weights(module, state, what):
-    """``module.load_state_dict(state)``, every key and shape as saved, or a clear ValueError."""
+    """``module.load_state_dict(state)``, every key, shape and dtype as saved, or a clear ValueError."""
+    expected = module.state_dict()
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"The file's weights of {what} are not a mapping of names to arrays.")
+    for name, value in state.items():
+        if name in expected and value.dtype != expected[name].dtype:
+            raise ValueError(
+                f"The file's weight {name!r} of {what} is {value.dtype}; the network holds "
+                f"{expected[name].dtype}."
+            )
     try:
         module.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError) as exc:

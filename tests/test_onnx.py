@@ -91,3 +91,12 @@ def test_to_onnx_errors(digits, tmp_path):
     model = RRAETransformer(n_components=3, random_state=0, **FAST).fit(digits)
     with pytest.raises(ValueError, match="'method' parameter of to_onnx"):
         sklearn_rrae.to_onnx(model, tmp_path / "x.onnx", method="predict")
+
+
+def test_to_onnx_without_its_packages_is_a_clear_error(digits, tmp_path, monkeypatch):
+    import sys
+
+    model = RRAETransformer(n_components=3, random_state=0, **FAST).fit(digits)
+    monkeypatch.setitem(sys.modules, "onnxscript", None)
+    with pytest.raises(ImportError, match=r"needs the onnxscript package.*sklearn-rrae\[export\]"):
+        sklearn_rrae.to_onnx(model, tmp_path / "x.onnx")
