@@ -310,6 +310,12 @@ class AdaptiveRRAETransformer(BaseRRAE):
         batch = min(self.batch_size, n_samples)
         return max(1, min(_AUTO_MAX_COMPONENTS, self.latent_dim, batch - 1, n_features))
 
+    def _check_process_group(self, incremental):
+        raise ValueError(
+            "AdaptiveRRAETransformer does not train inside a torch.distributed process group (its rank "
+            "schedule reads each process's own loss); use RRAETransformer with a fixed n_components there."
+        )
+
     def _schedule(self, plan):
         return [
             ("rank_schedule", RankSchedule(start_rank=plan.rank, total_steps=plan.n_epochs * plan.n_batches))

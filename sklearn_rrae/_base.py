@@ -23,6 +23,7 @@ from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
 from ._data import CHUNK_ROWS, scan, summary_rows, to_device, training_rows
 from ._density import draw, fit_density
+from ._distributed import all_gather, in_process_group
 from ._explained_variance import explained_variance_ratio, rank_error_sums
 from ._linear_start import principal_axes
 from ._net import continue_from, curves, fork_rng, new_net, run
@@ -195,6 +196,14 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """``(training, validation)`` truncations of a batch latent, ``f(Z, k)``; None: the same."""
         return self.batch_truncation, None
 
+    def _check_process_group(self, incremental):
+        """Raise for what this estimator cannot do inside a torch.distributed process group."""
+        if incremental:
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit is not supported inside a torch.distributed process "
+                f"group: call fit in every process, each with its own shard of the rows."
+            )
+
     def _train_new(self, make_net, train, seed):
         """Train a new net (``make_net(seed)``) on ``train`` for all its epochs."""
         net = make_net(seed)
@@ -235,6 +244,9 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         first_pass = not hasattr(self, "net_") or (not self.warm_start and not incremental)
         keep_net = incremental and not first_pass
+        distributed = in_process_group()
+        if distributed:
+            self._check_process_group(incremental)
         X = self._validate_training_input(X, reset=first_pass)
         plan = plan_training(
             super().get_params(deep=False),
@@ -251,8 +263,9 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 for name, constraints in self._parameter_constraints.items()
                 if any(isinstance(c, Interval) and c.type is numbers.Integral for c in constraints)
             ],
+            distributed=distributed,
         )
-        scaling = Scaling.of(X) if first_pass else self._scaling
+        scaling = Scaling.of(X, distributed) if first_pass else self._scaling
         data = training_rows(X, scaling.to_model, plan.device)
         train = data if plan.train_rows is None else data.subset(plan.train_rows)
         valid = None if plan.valid_rows is None else data.subset(plan.valid_rows)
@@ -292,22 +305,25 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         else:
             for name in ("latent_gram_", "n_samples_seen_", "_rank_error_sums"):  # partial_fit's state
                 self.__dict__.pop(name, None)
-            self._store_basis(fit_basis(net.module_, data, net.module_.n_components))
+            self._store_basis(fit_basis(net.module_, data, net.module_.n_components, distributed))
         if first_pass:
             self._density_seed, self._training_dtype = plan.seed, X.dtype
         rows = summary_rows(X.shape[0], self._density_seed)
-        self._store_explained_variance(data if rows is None else data.subset(rows), incremental)
+        self._store_explained_variance(data if rows is None else data.subset(rows), incremental, distributed)
         # partial_fit: the density of the latest chunk's codes.
         codes = self._codes(X if rows is None else X[rows]).astype(np.float64)
+        if distributed:  # every process fits the same density on every shard's codes
+            codes = np.concatenate(all_gather(codes))
         self.density_ = fit_density(self.density, codes, self._density_seed)
         return self
 
-    def _store_explained_variance(self, data, incremental):
-        """``explained_variance_ratio_`` on ``data`` (partial_fit: on every chunk seen so far)."""
+    def _store_explained_variance(self, data, incremental, distributed=False):
+        """``explained_variance_ratio_`` on ``data`` (partial_fit: on every chunk seen so far;
+        in a process group: on every process's ``data``)."""
         if self.net_.module_.n_components is None:
             self.explained_variance_ratio_ = None  # the raw latent's coordinates have no order
             return
-        sse, total = rank_error_sums(self.module_, data)
+        sse, total = rank_error_sums(self.module_, data, distributed)
         if incremental:
             # Each chunk's errors with the model of its time, like latent_gram_.
             previous = getattr(self, "_rank_error_sums", None)
@@ -323,7 +339,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         previous = None if first_pass else getattr(self.module_.encoder, "axes", None)
         if previous is not None:
             return previous.cpu().numpy()
-        return principal_axes(X, scaling, plan.rank)
+        return principal_axes(X, scaling, plan.rank, plan.distributed)
 
     def _new_net(self, plan, seed, scaling, valid, start_axes):
         truncation, eval_truncation = self._truncations()

@@ -21,6 +21,7 @@ import scipy.linalg
 import torch
 from sklearn.utils.extmath import svd_flip
 
+from ._distributed import sum_gram
 from ._truncation import eigh_descending
 
 # Up to this size the Gram matrix goes straight to LAPACK for its top k pairs only
@@ -108,8 +109,13 @@ def encoded_gram(module, data):
     return gram
 
 
-def fit_basis(module, data, k):
-    """The rank-``k`` basis (``k=None``: the identity) of ``module``'s latents of ``data``."""
+def fit_basis(module, data, k, distributed=False):
+    """The rank-``k`` basis (``k=None``: the identity) of ``module``'s latents of ``data``.
+
+    ``distributed``: ``data`` is this process's shard, the basis is that of all shards.
+    """
+    if distributed:
+        return basis_from_gram(sum_gram(encoded_gram(module, data)), k, module.basis.shape[1])
     if len(data) < module.basis.shape[1]:
         Z = torch.cat(list(_encoded(module, data)))
         return basis_from_gram(Z @ Z.mT, k, module.basis.shape[1], Z)

@@ -16,8 +16,10 @@ computed: one encoding of the data and one decoding per rank, chunk by chunk.
 import numpy as np
 import torch
 
+from ._distributed import all_sum
 
-def rank_error_sums(module, data):
+
+def rank_error_sums(module, data, distributed=False):
     """``(sse, total)``: the squared error of each rank 1..K over ``data``, and its sum of squares.
 
     Both in model units, float64; ``total`` is measured from the scaling's mean
@@ -35,6 +37,8 @@ def rank_error_sums(module, data):
                 error = module.decode(codes[:, :r] @ basis[:r]) - chunk
                 sse[r - 1] += error.double().square().sum()
             total += chunk.double().square().sum()
+    if distributed:  # this process's shard: the sums of all shards
+        return all_sum(sse.cpu().numpy()), float(all_sum(float(total)))
     return sse.cpu().numpy(), float(total)
 
 

@@ -20,9 +20,10 @@ from sklearn.utils.extmath import svd_flip
 from torch import nn
 
 from ._data import scan
+from ._distributed import all_sum
 
 
-def principal_axes(X, scaling, k):
+def principal_axes(X, scaling, k, distributed=False):
     """The top ``k`` principal axes of ``X`` in model units, float64, shape (k, n_features).
 
     From the smaller of the two Gram matrices (features x features, summed chunk
@@ -35,11 +36,12 @@ def principal_axes(X, scaling, k):
     def model_units(block):
         return (np.asarray(block, dtype=np.float64) / scaling.max_abs - scaling.mean) / scaling.unit
 
-    if n_features <= n_samples:
+    if n_features <= n_samples or distributed:  # shards: only the features' side adds up
         gram = np.zeros((n_features, n_features))
         for block in scan(X):
             Z = model_units(block)
             gram += Z.T @ Z
+        gram = all_sum(gram) if distributed else gram
         values, vectors = scipy.linalg.eigh(gram, subset_by_index=[n_features - k, n_features - 1])
         axes = vectors[:, ::-1].T
         values = values[::-1]

@@ -13,6 +13,7 @@ from ._callbacks import (
     ValidationEarlyStopping,
 )
 from ._data import BatchIterator
+from ._distributed import AverageGradients, GlobalEpochLoss, global_rank_truncate
 from ._linear_start import pca_start
 from ._module import RRAEModule
 
@@ -46,7 +47,13 @@ def new_net(
     principal axes, or None) wraps the networks so that they start as PCA.
     """
     torch.manual_seed(seed)
-    callbacks = [("divergence_guard", DivergenceGuard()), ("data_units_loss", DataUnitsLoss(to_data_units))]
+    callbacks = [("divergence_guard", DivergenceGuard())]
+    if plan.distributed:
+        # Each step truncates the global batch latent; gradients and epoch losses are
+        # averaged over the processes (before the data-units loss reads them).
+        truncation = global_rank_truncate
+        callbacks += [("average_gradients", AverageGradients()), ("global_epoch_loss", GlobalEpochLoss())]
+    callbacks.append(("data_units_loss", DataUnitsLoss(to_data_units)))
     if params["verbose"]:
         callbacks.append(("progress_bar", ProgressBar()))
     callbacks += list(params["callbacks"] or [])

@@ -393,7 +393,8 @@ def _check_weights_fit_plan(estimator, plan, weights):
 
 def _build_net(estimator, saved, decode):
     """The net ``fit`` built, built again from its plan, then given its saved state."""
-    plan = dataclasses.replace(estimator._net_plan, device=_load_device(estimator.device))
+    # A net trained in a process group is loaded for one process.
+    plan = dataclasses.replace(estimator._net_plan, device=_load_device(estimator.device), distributed=False)
     weights = decode(saved["module"])
     _check_weights_fit_plan(estimator, plan, weights)
     axes = np.zeros((plan.rank, estimator.n_features_in_)) if plan.pca_start else None

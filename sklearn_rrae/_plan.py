@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ._data import batches
+from ._distributed import all_gather, broadcast
 from ._networks import ARCHITECTURES, NetworkSpec, check_network_param
 
 # Keyword arguments routed to skorch or to the networks, the way skorch names them.
@@ -57,6 +58,8 @@ class TrainingPlan:
     pca_start: bool  # init="pca": the networks start as PCA on the top `rank` axes
     network: NetworkSpec  # with the resolved input shape
     optimizer_kwargs: dict
+    # Inside a torch.distributed process group: this process trains one shard of the rows.
+    distributed: bool = False
 
 
 def resolve_device(device):
@@ -97,6 +100,17 @@ def check_rank(k, name, latent_dim, batch_size, n_samples, n_features):
             f"batch_size={batch_size} must be larger than {name}={k}: a batch "
             f"latent cannot have a rank above its number of rows."
         )
+
+
+def check_shards(n_samples, n_features):
+    """Every process's number of rows, after checking that all shards have the same features."""
+    shapes = all_gather((int(n_samples), int(n_features)))
+    if len({f for _, f in shapes}) > 1:
+        raise ValueError(
+            f"The processes' shards of X have different numbers of features: "
+            f"{[f for _, f in shapes]} (in rank order). Every process must pass rows of the same features."
+        )
+    return [n for n, _ in shapes]
 
 
 def _check_routed(extra, estimator_name):
@@ -193,6 +207,7 @@ def plan_training(
     incremental=False,
     device=None,
     integer_params=(),
+    distributed=False,
 ):
     """The :class:`TrainingPlan` of a fit, or a clear error naming the parameter.
 
@@ -218,6 +233,10 @@ def plan_training(
     integer_params : iterable of str
         The parameters that take ints: a bool passes their check (``True`` is an
         ``Integral``) but is refused here, where PCA would read ``True`` as 1.
+    distributed : bool
+        ``n_samples`` rows are this process's shard in a process group: the
+        shards are checked together (every process raises the same error), the
+        seed is rank 0's, and there is no validation split.
     """
     for name in integer_params:
         if isinstance(params[name], bool):
@@ -234,16 +253,31 @@ def plan_training(
     input_shape = resolve_input_shape(params["input_shape"], architecture, n_features)
     for role in ("encoder", "decoder"):
         check_network_param(role, params[role], routed(extra, role), architecture)
-    rank = rank_of(n_samples, n_features)
+    shards = check_shards(n_samples, n_features) if distributed else None
+    rank = rank_of(sum(shards) if distributed else n_samples, n_features)
+    if distributed and rank is not None and min(shards) <= rank:  # an error on every process
+        raise ValueError(
+            f"Every process's shard of X must have more rows than the rank {rank} (a batch latent "
+            f"cannot have a rank above its number of rows); the shards have {shards} rows (in rank order)."
+        )
     new_net = device is None
     device = resolve_device(params["device"]) if new_net else device
     seed = (
         int(check_random_state(params["random_state"]).randint(np.iinfo(np.int32).max)) if new_net else None
     )
+    if distributed:
+        seed = broadcast(seed)  # random_state=None: every process starts from rank 0's weights
     pca_start = _resolve_init(params, rank, auto_pca_start)
     train_rows = valid_rows = None
     n_train = n_samples
     early_stopping = params["early_stopping"]
+    if distributed and early_stopping is True:
+        raise ValueError(
+            "early_stopping=True is not supported inside a torch.distributed process group (the "
+            "validation rows would be per process); set early_stopping=False, or 'auto', which is off there."
+        )
+    if distributed:
+        early_stopping = False
     if early_stopping == "auto":
         n_valid = math.ceil(params["validation_fraction"] * n_samples)  # as train_test_split rounds
         early_stopping = n_samples <= _AUTO_VALIDATION_MAX_ROWS and n_valid >= _AUTO_MIN_VALID_ROWS
@@ -253,6 +287,14 @@ def plan_training(
     batch_size = min(params["batch_size"], n_train)
     min_batch_size = (rank or 0) + 1
     n_batches = len(batches(n_train, batch_size, min_batch_size))
+    if distributed:
+        counts = all_gather(n_batches)
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"Inside a process group every process must run the same number of batches per "
+                f"epoch (each step reduces across all of them); with batch_size={params['batch_size']} "
+                f"the shards of {shards} rows give {counts}. Give the processes shards of equal size."
+            )
     n_epochs = params["max_epochs"]
     if n_epochs == "auto":
         n_epochs = epochs_factor * max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
@@ -286,4 +328,5 @@ def plan_training(
         pca_start=pca_start,
         network=network,
         optimizer_kwargs=routed(extra, "optimizer"),
+        distributed=distributed,
     )

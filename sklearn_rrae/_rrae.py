@@ -442,6 +442,18 @@ class RRAETransformer(BaseRRAE):
             return self.nested_batch_truncation, self.batch_truncation
         return self.batch_truncation, None
 
+    def _check_process_group(self, incremental):
+        super()._check_process_group(incremental)
+        for name, value, unsupported in (
+            ("n_init", self.n_init, self.n_init > 1),
+            ("nested", self.nested, self.nested),
+        ):
+            if unsupported:
+                raise ValueError(
+                    f"{name}={value} is not supported inside a torch.distributed process group; "
+                    f"use the default ({'1' if name == 'n_init' else 'False'}) there."
+                )
+
     def _train_new(self, make_net, train, seed):
         if self.n_init == 1:
             return super()._train_new(make_net, train, seed)

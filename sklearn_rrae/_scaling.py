@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import gen_batches
 
 from ._data import CHUNK_ROWS, scan
+from ._distributed import all_max, all_sum
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,24 @@ class Scaling:
     unit: float
 
     @classmethod
-    def of(cls, X):
-        """The scaling of ``X``, computed chunk by chunk (a memmap is never resident whole)."""
+    def of(cls, X, distributed=False):
+        """The scaling of ``X``, computed chunk by chunk (a memmap is never resident whole).
+
+        ``distributed``: ``X`` is this process's shard, the statistics are of all shards.
+        """
         n_samples, n_features = X.shape
         max_abs = max(float(np.max(np.abs(block))) for block in scan(X))
-        max_abs = max_abs if max_abs > 0 else 1.0
         total = np.zeros(n_features)
+        if distributed:
+            max_abs, n_samples = all_max(max_abs), int(all_sum(n_samples))
+        max_abs = max_abs if max_abs > 0 else 1.0
         for block in scan(X):
             total += (block / max_abs).sum(axis=0, dtype=np.float64)
-        mean = total / n_samples
+        mean = (all_sum(total) if distributed else total) / n_samples
         sum_sq = np.zeros(n_features)
         for block in scan(X):
             sum_sq += ((block / max_abs - mean) ** 2).sum(axis=0, dtype=np.float64)
-        feature_std = np.sqrt(sum_sq / n_samples)
+        feature_std = np.sqrt((all_sum(sum_sq) if distributed else sum_sq) / n_samples)
         rms = float(np.sqrt(np.mean(feature_std**2)))
         return cls(max_abs=max_abs, mean=mean, feature_std=feature_std, unit=rms if rms > 0 else 1.0)
 

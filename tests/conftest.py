@@ -26,3 +26,20 @@ def X_small():
 
 # Tiny networks and budgets for everything that only checks behaviour.
 FAST = dict(latent_dim=16, hidden_layer_sizes=(32,), max_epochs=5, batch_size=32)
+
+
+@pytest.fixture
+def local_ray():
+    """The ``ray`` module, initialised as a local cluster of 2 CPUs whose workers import this
+    checkout with one torch thread each; shut down after the test. Skips without ``ray``."""
+    reason = "needs ray: pip install 'sklearn-rrae[ray]' (.ci/run does)"
+    ray = pytest.importorskip("ray", reason=reason)
+    checkout = str(Path(__file__).resolve().parents[1])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": checkout, "OMP_NUM_THREADS": "1"}},
+    )
+    yield ray
+    ray.shutdown()

@@ -1,5 +1,8 @@
 """Model selection fanned out to a dask.distributed cluster through joblib, and dask-ml streaming."""
 
+import functools
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -16,9 +19,16 @@ TINY = dict(
 )
 
 
-def rank_search(n_jobs):
+def rank_search(n_jobs, scoring=None):
     pipe = Pipeline([("scale", MinMaxScaler()), ("rrae", RRAETransformer(**TINY))])
-    return GridSearchCV(pipe, {"rrae__n_components": RANKS}, cv=3, n_jobs=n_jobs)
+    return GridSearchCV(pipe, {"rrae__n_components": RANKS}, cv=3, n_jobs=n_jobs, scoring=scoring)
+
+
+def score_recording_pid(path, estimator, X, y=None):
+    """The estimator's own score, and the id of the process that computed it, appended to ``path``."""
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return estimator.score(X)
 
 
 @pytest.fixture
@@ -71,3 +81,25 @@ def test_partial_fit_through_dask_ml_incremental():
     np.testing.assert_array_equal(fitted.transform(X), by_hand.transform(X))
     codes = model.transform(chunked).compute()
     np.testing.assert_array_equal(codes, by_hand.transform(X))
+
+
+def test_grid_search_on_a_local_ray_cluster_matches_the_serial_search(one_torch_thread, tmp_path, request):
+    X, _ = load_digits(return_X_y=True)
+    pids = tmp_path / "pids"
+    scoring = functools.partial(score_recording_pid, str(pids))
+    serial = rank_search(n_jobs=1, scoring=scoring).fit(X)
+    pids.unlink()
+    request.getfixturevalue("local_ray")  # started after the serial search, which it would slow
+    import joblib
+    from ray.util.joblib import register_ray
+
+    register_ray()
+    with joblib.parallel_backend("ray"):
+        on_cluster = rank_search(n_jobs=-1, scoring=scoring).fit(X)
+    # Every fold was scored in a Ray worker process, none in this one.
+    scored_in = {int(line) for line in pids.read_text().split()}
+    assert scored_in and os.getpid() not in scored_in
+    assert on_cluster.best_params_ == serial.best_params_
+    for key in ["mean_test_score", *(f"split{i}_test_score" for i in range(3))]:
+        np.testing.assert_array_equal(on_cluster.cv_results_[key], serial.cv_results_[key])
+    np.testing.assert_array_equal(on_cluster.transform(X), serial.transform(X))
