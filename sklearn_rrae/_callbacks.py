@@ -22,20 +22,26 @@ _DIVERGED_LOSS = 1e6
 
 
 class DivergenceGuard(Callback):
-    """Stop training with a clear error as soon as a batch loss is not finite or absurd.
+    """Stop training with a clear error when an epoch's batch loss is not finite or absurd.
 
-    Without it, the next forward pass would hand NaN weights to the eigensolver,
-    or the fit would return a model a million times worse than the data's mean.
+    Without it, the fit would go on with NaN weights (or return a model a million
+    times worse than the data's mean). It reads the epoch's batch losses from the
+    history at the epoch's end, after their one transfer from the device
+    (:class:`~sklearn_rrae._training_net.TrainingNet`); a non-finite latent met
+    within the epoch makes the eigensolver raise first, which the estimator
+    reports as the same error.
     """
 
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        # One read of the loss: NaN and inf fail the comparison too.
-        if loss is not None and not loss.item() < _DIVERGED_LOSS:
-            epoch = len(net.history)
-            raise TrainingDivergedError(
-                f"Training diverged at epoch {epoch}: the loss became {loss.item()}. "
-                f"Lower the learning rate `lr` (currently {net.lr})."
-            )
+    def on_epoch_end(self, net, **kwargs):
+        for batch in net.history[-1, "batches"]:
+            for key in ("train_loss", "valid_loss"):
+                loss = batch.get(key)
+                # NaN and inf fail the comparison too.
+                if loss is not None and not loss < _DIVERGED_LOSS:
+                    raise TrainingDivergedError(
+                        f"Training diverged at epoch {len(net.history)}: the loss became {loss}. "
+                        f"Lower the learning rate `lr` (currently {net.lr})."
+                    )
 
 
 class DataUnitsLoss(Callback):

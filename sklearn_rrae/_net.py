@@ -1,7 +1,6 @@
 """skorch glue: the net that trains an RRAE module, running it, and what it recorded."""
 
 import torch
-from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from skorch.helper import predefined_split
 
@@ -16,6 +15,7 @@ from ._data import BatchIterator
 from ._distributed import AverageGradients, GlobalEpochLoss, global_rank_truncate
 from ._linear_start import pca_start
 from ._module import RRAEModule
+from ._training_net import TrainingNet
 
 
 def fork_rng(device):
@@ -66,7 +66,7 @@ def new_net(
     encoder, decoder = plan.network.build()
     if start_axes is not None:
         encoder, decoder = pca_start(encoder, decoder, start_axes, output_gain)
-    net = NeuralNet(
+    net = TrainingNet(
         module=RRAEModule,
         module__encoder=encoder,
         module__decoder=decoder,

@@ -92,6 +92,8 @@ class RankSchedule(Callback):
     True
     """
 
+    reads_batch_history = False  # each batch's loss comes as its hook's argument (TrainingNet)
+
     def __init__(
         self,
         start_rank,
