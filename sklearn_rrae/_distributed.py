@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from skorch.callbacks import Callback
 
-from ._truncation import _inverse_gaps, gram_eigh, rank_truncate
+from ._truncation import _RankTruncate, gram_eigh, rank_truncate
 
 
 def in_process_group():
@@ -60,39 +60,7 @@ def broadcast(value):
 
 def sum_gram(gram):
     """A Gram matrix (a torch tensor) summed over every process's rows."""
-    return _reduce(gram) if in_process_group() else gram
-
-
-class _GlobalRankTruncate(torch.autograd.Function):
-    """Each process's rows ``Y`` projected on the top-k eigenvectors of the global ``sum_p Y_p^T Y_p``.
-
-    The projector's closed-form backward of ``_truncation`` with ``Yr = Y^T``
-    (L x B): its one sum over rows, ``U = W_K^T (Gr Yr^T + Yr Gr^T)`` (k x L),
-    is summed over the processes (a second ``all_reduce``, k x L floats);
-    everything else is local.
-    """
-
-    @staticmethod
-    def forward(ctx, Y, k):
-        gram = _reduce(Y.mT @ Y)
-        evals, vecs = gram_eigh(gram)
-        m = vecs.shape[0]
-        W_Kt = vecs[:, m - k :].mT.contiguous()
-        coef = W_Kt @ Y.mT  # k x B
-        ctx.save_for_backward(Y, evals, vecs, W_Kt, coef)
-        return coef.mT @ W_Kt
-
-    @staticmethod
-    def backward(ctx, G):
-        Y, evals, vecs, W_Kt, coef = ctx.saved_tensors
-        Yr, Gr = Y.mT, G.mT
-        m, k = vecs.shape[0], W_Kt.shape[0]
-        W_D = vecs[:, : m - k]
-        KG = W_Kt @ Gr
-        U = _reduce((KG @ Yr.mT).addmm_(coef, Gr.mT))
-        E_t = ((U @ W_D) * _inverse_gaps(evals[m - k :], evals[: m - k])) @ W_D.mT
-        KG.addmm_(E_t, Yr)
-        return (KG.mT @ W_Kt).addmm_(coef.mT, E_t), None
+    return _reduce(gram)
 
 
 def global_rank_truncate(Y, k):
@@ -105,7 +73,8 @@ def global_rank_truncate(Y, k):
         return rank_truncate(Y, k)
     if k >= Y.shape[1]:
         return Y
-    return _GlobalRankTruncate.apply(Y, k)
+    # The latent side (L x L) whatever the shard's rows: it is what sums over processes.
+    return _RankTruncate.apply(Y, k, gram_eigh, _reduce)
 
 
 class AverageGradients(Callback):

@@ -444,14 +444,11 @@ class RRAETransformer(BaseRRAE):
 
     def _check_process_group(self, incremental):
         super()._check_process_group(incremental)
-        for name, value, unsupported in (
-            ("n_init", self.n_init, self.n_init > 1),
-            ("nested", self.nested, self.nested),
-        ):
+        for name, default, unsupported in (("n_init", 1, self.n_init > 1), ("nested", False, self.nested)):
             if unsupported:
                 raise ValueError(
-                    f"{name}={value} is not supported inside a torch.distributed process group; "
-                    f"use the default ({'1' if name == 'n_init' else 'False'}) there."
+                    f"{name}={getattr(self, name)} is not supported inside a torch.distributed process "
+                    f"group; use the default ({default}) there."
                 )
 
     def _train_new(self, make_net, train, seed):

@@ -85,7 +85,7 @@ class TrainingNet(NeuralNet):
         return accumulator.get_step()
 
     def _set_training(self, training=True):
-        # module.train() walks every submodule: about 10 us a call at the default MLP.
+        # module.train() walks every submodule; skorch calls it on every training step.
         modules = [getattr(self, name + "_") for name in self._modules + self._criteria]
         if all(m.training is training for m in modules if isinstance(m, torch.nn.Module)):
             return

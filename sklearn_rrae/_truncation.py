@@ -107,14 +107,17 @@ class _RankTruncate(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, Y, k, eigh):
-        rows = Y.shape[0] <= Y.shape[1]
+    def forward(ctx, Y, k, eigh, sum_over_rows=None):
+        # sum_over_rows: Y is one process's rows of a global batch (_distributed); the
+        # L x L Gram matrix and U, the backward's one sum over rows, are summed over all.
+        rows = sum_over_rows is None and Y.shape[0] <= Y.shape[1]
         Yr = Y if rows else Y.mT
-        evals, vecs = eigh(Yr @ Yr.mT)
+        gram = Yr @ Yr.mT
+        evals, vecs = eigh(gram if sum_over_rows is None else sum_over_rows(gram))
         m = vecs.shape[0]
         W_Kt = vecs[:, m - k :].mT.contiguous()
         coef = W_Kt @ Yr
-        ctx.rows = rows
+        ctx.rows, ctx.sum_over_rows = rows, sum_over_rows
         ctx.save_for_backward(Y, evals, vecs, W_Kt, coef)
         return _product(W_Kt, coef, rows)
 
@@ -127,10 +130,12 @@ class _RankTruncate(torch.autograd.Function):
         W_D = vecs[:, : m - k]
         KG = W_Kt @ Gr
         U = (KG @ Yr.mT).addmm_(coef, Gr.mT)
+        if ctx.sum_over_rows is not None:
+            U = ctx.sum_over_rows(U)
         E_t = ((U @ W_D) * _inverse_gaps(evals[m - k :], evals[: m - k])) @ W_D.mT
         KG.addmm_(E_t, Yr)
         grad = _product(W_Kt, KG, rows)
-        return (grad.addmm_(E_t.mT, coef) if rows else grad.addmm_(coef.mT, E_t)), None, None
+        return (grad.addmm_(E_t.mT, coef) if rows else grad.addmm_(coef.mT, E_t)), None, None, None
 
 
 def rank_truncate(Y, k, eigh=gram_eigh):
