@@ -10,6 +10,8 @@ from copy import deepcopy
 import numpy as np
 from skorch.callbacks import Callback, EarlyStopping
 
+from ._distributed import all_max, in_process_group
+
 
 class TrainingDivergedError(ValueError, FloatingPointError):
     """Raised when the training loss stops being finite."""
@@ -33,15 +35,20 @@ class DivergenceGuard(Callback):
     """
 
     def on_epoch_end(self, net, **kwargs):
-        for batch in net.history[-1, "batches"]:
-            for key in ("train_loss", "valid_loss"):
-                loss = batch.get(key)
-                # NaN and inf fail the comparison too.
-                if loss is not None and not loss < _DIVERGED_LOSS:
-                    raise TrainingDivergedError(
-                        f"Training diverged at epoch {len(net.history)}: the loss became {loss}. "
-                        f"Lower the learning rate `lr` (currently {net.lr})."
-                    )
+        keys = ("train_loss", "valid_loss")
+        losses = (batch.get(key) for batch in net.history[-1, "batches"] for key in keys)
+        # NaN and inf fail the comparison too.
+        diverged = next((loss for loss in losses if loss is not None and not loss < _DIVERGED_LOSS), None)
+        # In a process group each process reads its own shard's losses; one that raised
+        # alone would leave the others waiting for it in the next step's all_reduce, so
+        # every process takes part in the decision (one all_reduce per epoch).
+        if in_process_group() and all_max(diverged is not None) and diverged is None:
+            diverged = "not finite or absurd on another process"
+        if diverged is not None:
+            raise TrainingDivergedError(
+                f"Training diverged at epoch {len(net.history)}: the loss became {diverged}. "
+                f"Lower the learning rate `lr` (currently {net.lr})."
+            )
 
 
 class DataUnitsLoss(Callback):

@@ -1,12 +1,15 @@
 """One process of tests/test_data_parallel.py: fits its shard inside a gloo process group."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 import torch.distributed as dist
+from skorch.history import History
 
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
+from sklearn_rrae._callbacks import DivergenceGuard
 from sklearn_rrae._distributed import global_rank_truncate
 
 
@@ -56,6 +59,14 @@ def fit_shard(rank, init_file, out_dir, shards, X_test, fits):
         }
         with open(f"{out_dir}/errors{rank}.json", "w") as f:
             json.dump(errors, f)
+        # Only the second process's epoch has an absurd batch loss: both must stop.
+        history = History()
+        history.new_epoch()
+        history.new_batch()
+        history.record_batch("train_loss", 1e9 if rank == 1 else 0.5)
+        net = SimpleNamespace(history=history, lr=1e-3)
+        with open(f"{out_dir}/divergence{rank}.json", "w") as f:
+            json.dump(_error(lambda: DivergenceGuard().on_epoch_end(net)), f)
     finally:
         dist.destroy_process_group()
 

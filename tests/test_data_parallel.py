@@ -85,6 +85,15 @@ def test_what_a_process_group_refuses_is_refused_by_every_process(two_processes)
         assert errors[0][case] is not None and re.search(pattern, errors[0][case]), (case, errors[0][case])
 
 
+def test_a_divergence_seen_by_one_process_stops_every_process(two_processes):
+    # Alone, the second process would raise and the first wait for it in the next
+    # all_reduce forever.
+    *_, out = two_processes
+    first, second = (json.loads((out / f"divergence{r}.json").read_text()) for r in range(2))
+    assert second is not None and "the loss became 1000000000.0" in second
+    assert first is not None and "the loss became not finite or absurd on another process" in first
+
+
 def test_ray_train_fits_the_model_of_the_two_processes(two_processes, tmp_path, request):
     # docs/distributed.md's Ray Train recipe: a TorchTrainer of two CPU workers (Ray
     # sets up the gloo group) trains what torch.multiprocessing's two processes did.
