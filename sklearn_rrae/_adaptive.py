@@ -127,6 +127,12 @@ class AdaptiveRRAETransformer(BaseRRAE):
         The density of :meth:`sample`, fitted on the training codes, as in
         :class:`RRAETransformer`.
 
+    decoder_epochs : int or "auto", default="auto"
+        Epochs of the decoder's second stage on the global basis of the rank
+        found, as in :class:`RRAETransformer` ("auto": half of the training
+        epochs for the built-in MLP on data of more than 10,000 rows, none
+        otherwise).
+
     **kwargs : dict
         Parameters routed skorch-style: ``optimizer__<name>``,
         ``encoder__<name>``, ``decoder__<name>``.
@@ -162,6 +168,15 @@ class AdaptiveRRAETransformer(BaseRRAE):
 
     n_iter_ : int
         Number of epochs run.
+
+    decoder_n_iter_ : int
+        Number of epochs of the decoder's second stage; 0 when there was none.
+
+    decoder_loss_curve_ : list of float
+        Mean training loss of each epoch of the second stage (units of ``X``).
+
+    decoder_validation_scores_ : list of float or None
+        The second stage's validation scores, as in :class:`RRAETransformer`.
 
     loss_curve_ : list of float
         Mean training loss of each epoch, in the units of ``X``.
@@ -264,6 +279,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
         encoder=None,
         decoder=None,
         density=None,
+        decoder_epochs="auto",
         **kwargs,
     ):
         self.max_components = max_components
@@ -291,6 +307,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
             encoder=encoder,
             decoder=decoder,
             density=density,
+            decoder_epochs=decoder_epochs,
             **kwargs,
         )
 

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
 from ._data import CHUNK_ROWS, scan, summary_rows, to_device, training_rows
+from ._decoder_stage import train_decoder
 from ._density import draw, fit_density
 from ._distributed import all_gather, in_process_group
 from ._explained_variance import explained_variance_ratio, rank_error_sums
@@ -111,6 +112,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "encoder": [type, torch.nn.Module, None],
         "decoder": [type, torch.nn.Module, None],
         "density": [HasMethods(["fit", "sample"]), None],
+        "decoder_epochs": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -139,6 +141,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         encoder=None,
         decoder=None,
         density=None,
+        decoder_epochs="auto",
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -164,6 +167,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.encoder = encoder
         self.decoder = decoder
         self.density = density
+        self.decoder_epochs = decoder_epochs
         self._extra_params = kwargs
 
     # -- routed parameters (``optimizer__weight_decay=...``, ``encoder__channels=...``) --
@@ -195,6 +199,17 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _truncations(self):
         """``(training, validation)`` truncations of a batch latent, ``f(Z, k)``; None: the same."""
         return self.batch_truncation, None
+
+    def _rank_rule(self, X, first_pass):
+        """``rank_of(n_samples, n_features)`` of this fit (the start rank, checked), given ``X``."""
+        return self._rank
+
+    def _select_rank(self):
+        """Called once the basis and ``explained_variance_ratio_`` are stored; may keep fewer codes."""
+
+    def _decodes_every_rank(self):
+        """Whether the decoder serves every rank up to ``n_components`` (``nested=True``)."""
+        return False
 
     def _check_process_group(self, incremental):
         """Raise for what this estimator cannot do inside a torch.distributed process group."""
@@ -253,7 +268,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._extra_params,
             type(self).__name__,
             *X.shape,
-            self._rank,
+            self._rank_rule(X, first_pass),
             epochs_factor=self._auto_epochs_factor,
             auto_pca_start=self._auto_pca_start,
             incremental=incremental,
@@ -288,10 +303,11 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if not keep_net:  # what the net_ was built from: sklearn_rrae.load builds it again
             self._net_plan = dataclasses.replace(plan, train_rows=None, valid_rows=None)
         self._record_curves(net.history[epochs_before:], first_pass)
-        if (
+        start_kept = (
             self.start_validation_score_ is not None
             and self.best_validation_score_ == self.start_validation_score_
-        ):
+        )
+        if start_kept:
             warnings.warn(
                 f"{type(self).__name__} found no nonlinear structure to learn: no epoch of training "
                 f"beat its PCA start (init='pca') on the validation rows, so the fitted model is "
@@ -306,10 +322,28 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             for name in ("latent_gram_", "n_samples_seen_", "_rank_error_sums"):  # partial_fit's state
                 self.__dict__.pop(name, None)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components, distributed))
+        # The second stage; not after a kept start: that model is PCA's, on purpose.
+        stage = []
+        if plan.decoder_epochs and not start_kept:
+            with fork_rng(plan.device):
+                stage = train_decoder(
+                    net.module_,
+                    train,
+                    valid,
+                    epochs=plan.decoder_epochs,
+                    nested=self._decodes_every_rank(),
+                    seed=plan.seed,
+                    params=super().get_params(deep=False),
+                    plan=plan,
+                    to_data_units=scaling.loss_to_data_units,
+                )
+        self.decoder_loss_curve_, self.decoder_validation_scores_, *_ = curves(stage)
+        self.decoder_n_iter_ = len(stage)
         if first_pass:
             self._density_seed, self._training_dtype = plan.seed, X.dtype
         rows = summary_rows(X.shape[0], self._density_seed)
         self._store_explained_variance(data if rows is None else data.subset(rows), incremental, distributed)
+        self._select_rank()
         # partial_fit: the density of the latest chunk's codes.
         codes = self._codes(X if rows is None else X[rows]).astype(np.float64)
         if distributed:  # every process fits the same density on every shard's codes
@@ -375,7 +409,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.start_validation_score_ = start
 
     def _store_basis(self, basis):
-        """The only writer of the basis: ``components_``, ``singular_values_``, the module's copy."""
+        """The writer of the basis (``_keep_first_codes`` cuts it): ``components_``,
+        ``singular_values_``, the module's copy."""
         self.components_ = basis.components
         self.singular_values_ = basis.singular_values
         self.n_components_ = len(basis.components)
@@ -559,12 +594,16 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         model = copy.deepcopy(self)
         if "n_components" in model.get_params(deep=False):
             model.set_params(n_components=r)
-        model.components_ = self.components_[:r].copy()
-        model.singular_values_ = self.singular_values_[:r].copy()
-        model.explained_variance_ratio_ = self.explained_variance_ratio_[:r].copy()
-        model.n_components_ = r
-        model.module_.set_basis(torch.from_numpy(model.components_))
+        model._keep_first_codes(r)
         return model
+
+    def _keep_first_codes(self, r):
+        """Keep the first ``r`` codes: the basis, its singular values and explained variance."""
+        self.components_ = self.components_[:r].copy()
+        self.singular_values_ = self.singular_values_[:r].copy()
+        self.explained_variance_ratio_ = self.explained_variance_ratio_[:r].copy()
+        self.n_components_ = r
+        self.module_.set_basis(torch.from_numpy(self.components_))
 
     def sample(self, n_samples=1, random_state=None):
         """Generate samples: codes drawn from the density of the training codes, decoded.

@@ -1,11 +1,12 @@
 """The training data as skorch sees it: row holders and their batches.
 
-Two holders share one interface (``len``, ``take(index)``, ``chunks()``,
-``subset(rows)``): :class:`DeviceRows` holds the whole scaled matrix as one
+Two holders share one interface (``len``, ``take(index)``, ``pair(index)``,
+``chunks()``, ``subset(rows)``): :class:`DeviceRows` holds the whole scaled matrix as one
 tensor on the training device (the fast path for data that fits), and
 :class:`StreamedRows` reads rows from the caller's array (for instance a
 ``numpy.memmap``) batch by batch, scaling and moving each batch on its own.
-Both yield ``(X, X)`` pairs: the autoencoder's target is its input.
+Both give ``(X, X)`` pairs: the autoencoder's target is its input (the decoder's
+second stage, ``_decoder_stage``, pairs codes with rows instead).
 """
 
 import mmap
@@ -127,6 +128,11 @@ class DeviceRows(torch.utils.data.Dataset):
         """Rows at positions ``index`` (a slice or an int64 tensor) of this holder."""
         return self.X[index] if self.rows is None else self.X[self.rows[index]]
 
+    def pair(self, index):
+        """``(input, target)`` of the batch at positions ``index``: the rows, twice."""
+        Xb = self.take(index)
+        return Xb, Xb
+
     def chunks(self):
         for s in gen_batches(len(self), CHUNK_ROWS):
             yield self.take(s)
@@ -179,6 +185,11 @@ class StreamedRows(torch.utils.data.Dataset):
         block = self._gather(np.arange(len(self))[index] if isinstance(index, slice) else index)
         return to_device(self.to_model(block), self.device)
 
+    def pair(self, index):
+        """``(input, target)`` of the batch at positions ``index``: the rows, twice."""
+        Xb = self.take(index)
+        return Xb, Xb
+
     def _gather(self, index):
         if not self._mapped:
             return self.X[index]
@@ -211,14 +222,14 @@ class StreamedRows(torch.utils.data.Dataset):
 
 
 class BatchIterator:
-    """Yield ``(X_batch, X_batch)`` for each batch of a row holder.
+    """Yield ``dataset.pair(batch)`` (``(X_batch, X_batch)``) for each batch of a row holder.
 
     A drop-in for ``torch.utils.data.DataLoader`` that indexes the whole batch at
     once instead of collating rows one by one.
 
     Parameters
     ----------
-    dataset : DeviceRows or StreamedRows
+    dataset : DeviceRows, StreamedRows or another holder with ``pair``
     batch_size : int
     shuffle : bool
         Draw a new permutation every epoch from ``generator``.
@@ -248,5 +259,4 @@ class BatchIterator:
         if self.shuffle:
             order = torch.randperm(len(dataset), generator=self.generator).to(dataset.index_device)
         for s in self._slices():
-            Xb = dataset.take(s if order is None else order[s])
-            yield Xb, Xb
+            yield dataset.pair(s if order is None else order[s])

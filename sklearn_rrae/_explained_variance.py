@@ -16,6 +16,7 @@ computed: one encoding of the data and one decoding per rank, chunk by chunk.
 import numpy as np
 import torch
 
+from ._data import scan
 from ._distributed import all_sum
 
 
@@ -47,3 +48,28 @@ def explained_variance_ratio(sse, total):
     if not total > 0:
         return np.zeros_like(sse)
     return -np.diff(np.concatenate([[total], sse])) / total
+
+
+def pca_rank(X, fraction):
+    """The rank PCA picks for ``n_components=fraction``: its smallest rank explaining more than it.
+
+    From the eigenvalues of the smaller Gram matrix of the centred data, in
+    float64 (features x features summed chunk by chunk, so a memmap is never
+    resident whole; rows x rows when there are fewer rows than features), with
+    scikit-learn's rule: the first rank whose cumulative ratio exceeds ``fraction``.
+    """
+    n_samples, n_features = X.shape
+    mean = sum(np.asarray(block, dtype=np.float64).sum(0) for block in scan(X)) / n_samples
+    if n_features <= n_samples:
+        gram = np.zeros((n_features, n_features))
+        for block in scan(X):
+            centred = np.asarray(block, dtype=np.float64) - mean
+            gram += centred.T @ centred
+    else:
+        centred = np.asarray(X, dtype=np.float64) - mean
+        gram = centred @ centred.T
+    variances = np.linalg.eigvalsh(gram)[::-1].clip(0)
+    if not variances.sum() > 0:
+        return 1
+    cumulative = np.cumsum(variances) / variances.sum()
+    return int(min(np.searchsorted(cumulative, fraction, side="right") + 1, len(variances)))

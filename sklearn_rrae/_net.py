@@ -75,17 +75,28 @@ def new_net(
         module__output_gain=output_gain,
         module__truncation=truncation,
         module__eval_truncation=eval_truncation,
+        max_epochs=plan.n_epochs,
+        **training_settings(plan, params, seed, callbacks, valid, plan.min_batch_size),
+    )
+    return net.initialize()
+
+
+def training_settings(plan, params, seed, callbacks, valid, min_batch_size=1):
+    """The skorch arguments of a training net besides its module: loss, optimizer, batches, logging.
+
+    Shared by training and the decoder's second stage (``_decoder_stage``).
+    """
+    return dict(
         criterion=torch.nn.MSELoss,
         optimizer=params["optimizer"],
         lr=params["lr"],
-        max_epochs=plan.n_epochs,
         batch_size=plan.batch_size,
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,
         iterator_train__generator=torch.Generator().manual_seed(seed),
-        iterator_train__min_batch_size=plan.min_batch_size,
+        iterator_train__min_batch_size=min_batch_size,
         iterator_valid=BatchIterator,
-        iterator_valid__min_batch_size=plan.min_batch_size,
+        iterator_valid__min_batch_size=min_batch_size,
         train_split=None if valid is None else predefined_split(valid),
         callbacks=callbacks,
         device=plan.device,
@@ -98,7 +109,6 @@ def new_net(
         ),
         **{f"optimizer__{k}": v for k, v in plan.optimizer_kwargs.items()},
     )
-    return net.initialize()
 
 
 def continue_from(net, previous):

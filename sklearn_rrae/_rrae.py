@@ -2,12 +2,14 @@
 
 import numbers
 
+import numpy as np
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseRRAE
+from ._explained_variance import pca_rank
 from ._plan import check_rank
 from ._restarts import train_best_start
 from ._truncation import nested_rank_truncate
@@ -31,11 +33,18 @@ class RRAETransformer(BaseRRAE):
 
     Parameters
     ----------
-    n_components : int or None, default=None
+    n_components : int, float or None, default=None
         Rank ``k`` kept in each batch latent, and number of output columns of
         :meth:`transform`. ``None`` disables the truncation: a plain
         autoencoder with a ``latent_dim`` latent (the usual baseline), whose
-        :meth:`transform` returns all ``latent_dim`` coefficients.
+        :meth:`transform` returns all ``latent_dim`` coefficients. A float
+        ``0 < n_components < 1`` is a fraction of the variance, as for PCA: the
+        model is trained with ``nested=True`` at PCA's rank for that fraction
+        (capped at ``latent_dim`` and ``batch_size - 1``), and keeps the
+        smallest rank whose ``explained_variance_ratio_`` sums to more than the
+        fraction (the top rank if none does): at most PCA's rank, usually
+        fewer, since the network explains more per code. Not with
+        :meth:`partial_fit` (the fraction needs all the data).
 
     latent_dim : int, default=128
         Length ``L`` of the latent vector of each sample. Must be at least
@@ -198,6 +207,29 @@ class RRAETransformer(BaseRRAE):
         ``fit`` and ``sample``: ``BayesianGaussianMixture``, ``KernelDensity``,
         a mixture with other settings.
 
+    decoder_epochs : int or "auto", default="auto"
+        Epochs of a second stage that trains the decoder alone on the path of
+        :meth:`inverse_transform` and :meth:`sample`: ``decoder(codes @
+        components_)`` against the training rows, the encoder and the basis
+        fixed (the codes of :meth:`transform` do not change). Training
+        truncates each batch on its own singular vectors, inference decodes on
+        the global basis; this stage closes the gap (the authors' second stage).
+        With validation rows (``early_stopping``) the decoder as it was before
+        the stage is a candidate, kept unless an epoch beats it beyond noise,
+        and the stage stops early like training. ``0``: no second stage.
+        ``"auto"``: half of the training epochs (rounded up) for the built-in
+        MLP on data of more than 10,000 rows; none below, none for the CNN and
+        custom networks (not measured; the CNN's decoder is most of its
+        training step) and none after a fit that ended at the PCA start.
+        Measured on MNIST-20k at k = 10 (10 epochs, seeds 0-2): held-out MSE
+        2.8 % lower, Fréchet distance of :meth:`sample` 0.88-0.93 x, about 6.6 s
+        on 2 CPU cores (the fit 1.16-1.33 x longer; 10 more training epochs gain
+        as much and cost more). On small data it is
+        off: on the digits no epoch beat the decoder it started from, and
+        unvalidated it multiplied the shifted sine's error (17 rows) by 7.
+        With ``nested=True`` the stage trains every rank, as training does. Not
+        run by :meth:`partial_fit`, nor with ``n_components=None``.
+
     n_init : int, default=1
         Number of training starts from different random weights (like
         ``KMeans(n_init)``). Each start trains for a fifth of the epochs; the
@@ -271,6 +303,19 @@ class RRAETransformer(BaseRRAE):
 
     n_iter_ : int
         Number of epochs run (by the start that was kept, with ``n_init > 1``).
+
+    decoder_n_iter_ : int
+        Number of epochs of the decoder's second stage (``decoder_epochs``);
+        0 when there was none.
+
+    decoder_loss_curve_ : list of float
+        Mean training loss of each epoch of the second stage, on the global
+        basis, in the units of ``X``; empty when there was none.
+
+    decoder_validation_scores_ : list of float or None
+        The second stage's score of each epoch on the validation rows (minus
+        the mean squared error of ``inverse_transform(transform(X))``, units
+        of ``X``); None when the stage was not validated or did not run.
 
     init_scores_ : ndarray of shape (n_init,) or None
         With ``n_init > 1``, the trustworthiness of each start's codes after
@@ -358,7 +403,11 @@ class RRAETransformer(BaseRRAE):
 
     _parameter_constraints: dict = {
         **BaseRRAE._parameter_constraints,
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "n_components": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            None,
+        ],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "nested": ["boolean"],
     }
@@ -393,6 +442,7 @@ class RRAETransformer(BaseRRAE):
         encoder=None,
         decoder=None,
         density=None,
+        decoder_epochs="auto",
         n_init=1,
         nested=False,
         **kwargs,
@@ -424,8 +474,37 @@ class RRAETransformer(BaseRRAE):
             encoder=encoder,
             decoder=decoder,
             density=density,
+            decoder_epochs=decoder_epochs,
             **kwargs,
         )
+
+    def _fraction(self):
+        """Whether ``n_components`` is a fraction of the variance (PCA's ``n_components=0.95``)."""
+        return isinstance(self.n_components, numbers.Real) and not isinstance(
+            self.n_components, numbers.Integral
+        )
+
+    def _rank_rule(self, X, first_pass):
+        if not self._fraction():
+            return self._rank
+        # The top rank trained: PCA's rank for the fraction (a warm start keeps the first
+        # fit's), within what the network and the batches allow.
+        top = pca_rank(X, float(self.n_components)) if first_pass else self._top_rank
+
+        def rank_of(n_samples, n_features):
+            batch_limit = self.batch_size - 1 if n_samples > self.batch_size else n_samples
+            return max(1, min(top, self.latent_dim, n_features, n_samples - 1, batch_limit))
+
+        return rank_of
+
+    def _select_rank(self):
+        if not self._fraction():
+            return
+        self._top_rank = self.n_components_
+        # PCA's rule on the nested model's own curve: the first rank explaining more.
+        cumulative = np.cumsum(self.explained_variance_ratio_)
+        r = int(np.searchsorted(cumulative, float(self.n_components), side="right")) + 1
+        self._keep_first_codes(min(r, self.n_components_))
 
     def _rank(self, n_samples, n_features):
         if self.n_components is not None:
@@ -435,15 +514,23 @@ class RRAETransformer(BaseRRAE):
         return self.n_components
 
     def _truncations(self):
-        if self.nested and self.n_components is not None:
+        if self._decodes_every_rank():
             # Validated at the full rank, like a plain fit: early stopping then ends a
             # nested fit when a plain one would (validated over every rank, digits
             # at k = 5 trained 189-200 epochs instead of 117-147).
             return self.nested_batch_truncation, self.batch_truncation
         return self.batch_truncation, None
 
+    def _decodes_every_rank(self):
+        return (self.nested or self._fraction()) and self.n_components is not None
+
     def _check_process_group(self, incremental):
         super()._check_process_group(incremental)
+        if self._fraction():
+            raise ValueError(
+                f"n_components={self.n_components} (a fraction of the variance) is not supported inside "
+                f"a torch.distributed process group; give an int there."
+            )
         for name, default, unsupported in (("n_init", 1, self.n_init > 1), ("nested", False, self.nested)):
             if unsupported:
                 raise ValueError(
@@ -515,4 +602,9 @@ class RRAETransformer(BaseRRAE):
         >>> rrae.n_samples_seen_, rrae.transform(X).shape
         (200, (200, 2))
         """
+        if self._fraction():
+            raise ValueError(
+                f"n_components={self.n_components} (a fraction of the variance) needs all the data at "
+                f"once: use fit, or give an int n_components to partial_fit."
+            )
         return self._fit(X, incremental=True)

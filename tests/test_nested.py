@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
+from sklearn_rrae._explained_variance import pca_rank
 from sklearn_rrae._truncation import nested_rank_truncate, nested_ranks, rank_truncate, rank_truncate_svd
 from sklearn_rrae.model_selection import rank_curve, select_smallest_rank
 
@@ -222,3 +223,38 @@ def test_rank_curve_does_not_modify_its_input(digits):
     before = X.copy()
     rank_curve(RRAETransformer(n_components=2, nested=True, **FAST), X, cv=2)
     np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.95])
+def test_pca_rank_is_pca_s_choice(fraction):
+    X, _ = load_digits(return_X_y=True)
+    assert pca_rank(X, fraction) == PCA(fraction).fit(X).n_components_
+    wide = np.random.RandomState(0).normal(size=(30, 80)) * np.linspace(3, 0.1, 80)
+    assert pca_rank(wide, fraction) == PCA(fraction).fit(wide).n_components_
+
+
+def test_a_fraction_keeps_the_first_rank_of_the_nested_curve_that_explains_more():
+    X, _ = load_digits(return_X_y=True)
+    X = X[:400]
+    fraction = 0.8
+    top = PCA(fraction).fit(X).n_components_
+    model = RRAETransformer(n_components=fraction, random_state=0, **FAST).fit(X)
+    assert model.net_.module_.n_components == top  # trained at PCA's rank for the fraction
+    assert model.net_.module_.truncation is nested_rank_truncate  # every rank trained
+    r = model.n_components_
+    cumulative = np.cumsum(model.explained_variance_ratio_)
+    assert 1 <= r <= top and model.components_.shape[0] == r
+    assert np.all(cumulative[:-1] <= fraction) and (cumulative[-1] > fraction or r == top)
+    assert model.transform(X).shape == (len(X), r)
+    assert model.sample(2, random_state=0).shape == (2, X.shape[1])
+    # The same as the nested model at the top rank cut to that rank.
+    nested = RRAETransformer(n_components=top, nested=True, random_state=0, **FAST).fit(X)
+    np.testing.assert_array_equal(model.transform(X), nested.transform(X)[:, :r])
+
+
+def test_a_fraction_refuses_partial_fit_and_bad_values(X_small):
+    with pytest.raises(ValueError, match="fraction of the variance"):
+        RRAETransformer(n_components=0.9, **FAST).partial_fit(X_small)
+    for bad in (1.0, 1.5, -0.2):
+        with pytest.raises(ValueError, match="n_components"):
+            RRAETransformer(n_components=bad, **FAST).fit(X_small)
