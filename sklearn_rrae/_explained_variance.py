@@ -18,6 +18,7 @@ import torch
 
 from ._data import scan
 from ._distributed import all_sum
+from ._linear_start import smaller_gram
 
 
 def rank_error_sums(module, data, distributed=False):
@@ -53,21 +54,12 @@ def explained_variance_ratio(sse, total):
 def pca_rank(X, fraction):
     """The rank PCA picks for ``n_components=fraction``: its smallest rank explaining more than it.
 
-    From the eigenvalues of the smaller Gram matrix of the centred data, in
-    float64 (features x features summed chunk by chunk, so a memmap is never
-    resident whole; rows x rows when there are fewer rows than features), with
-    scikit-learn's rule: the first rank whose cumulative ratio exceeds ``fraction``.
+    From the eigenvalues of the smaller Gram matrix of the centred data, in float64
+    (:func:`~sklearn_rrae._linear_start.smaller_gram`), with scikit-learn's rule:
+    the first rank whose cumulative ratio exceeds ``fraction``.
     """
-    n_samples, n_features = X.shape
-    mean = sum(np.asarray(block, dtype=np.float64).sum(0) for block in scan(X)) / n_samples
-    if n_features <= n_samples:
-        gram = np.zeros((n_features, n_features))
-        for block in scan(X):
-            centred = np.asarray(block, dtype=np.float64) - mean
-            gram += centred.T @ centred
-    else:
-        centred = np.asarray(X, dtype=np.float64) - mean
-        gram = centred @ centred.T
+    mean = sum(np.asarray(block, dtype=np.float64).sum(0) for block in scan(X)) / X.shape[0]
+    gram, _ = smaller_gram(X, lambda block: np.asarray(block, dtype=np.float64) - mean)
     variances = np.linalg.eigvalsh(gram)[::-1].clip(0)
     if not variances.sum() > 0:
         return 1

@@ -23,12 +23,30 @@ from ._data import scan
 from ._distributed import all_sum
 
 
+def smaller_gram(X, centred, distributed=False):
+    """The smaller Gram matrix of ``centred(X)`` (float64), and the centred rows when it is theirs.
+
+    Features x features summed chunk by chunk, so that a memmap is never resident
+    whole: ``(Z.T @ Z, None)``; or rows x rows when there are fewer rows than
+    features (320 faces of 4096 pixels): ``(Z @ Z.T, Z)``. ``centred`` maps a block
+    of rows of ``X`` to centred float64 rows. In a process group (``distributed``)
+    only the features' side adds up across the shards, and it is summed over them.
+    """
+    n_samples, n_features = X.shape
+    if n_features <= n_samples or distributed:
+        gram = np.zeros((n_features, n_features))
+        for block in scan(X):
+            Z = centred(block)
+            gram += Z.T @ Z
+        return (all_sum(gram) if distributed else gram), None
+    Z = centred(X)
+    return Z @ Z.T, Z
+
+
 def principal_axes(X, scaling, k, distributed=False):
     """The top ``k`` principal axes of ``X`` in model units, float64, shape (k, n_features).
 
-    From the smaller of the two Gram matrices (features x features, summed chunk
-    by chunk so that a memmap is never resident whole; or rows x rows when there
-    are fewer rows than features, as for 320 faces of 4096 pixels), with LAPACK's
+    From the smaller of the two Gram matrices (:func:`smaller_gram`), with LAPACK's
     subset eigensolver. Signs follow ``svd_flip``; axes beyond the data's rank are zero.
     """
     n_samples, n_features = X.shape
@@ -36,19 +54,14 @@ def principal_axes(X, scaling, k, distributed=False):
     def model_units(block):
         return (np.asarray(block, dtype=np.float64) / scaling.max_abs - scaling.mean) / scaling.unit
 
-    if n_features <= n_samples or distributed:  # shards: only the features' side adds up
-        gram = np.zeros((n_features, n_features))
-        for block in scan(X):
-            Z = model_units(block)
-            gram += Z.T @ Z
-        gram = all_sum(gram) if distributed else gram
+    gram, Z = smaller_gram(X, model_units, distributed)
+    if Z is None:
         values, vectors = scipy.linalg.eigh(gram, subset_by_index=[n_features - k, n_features - 1])
         axes = vectors[:, ::-1].T
         values = values[::-1]
         axes[values <= values[0] * n_features * np.finfo(np.float64).eps] = 0.0
     else:
-        Z = model_units(X)
-        values, vectors = scipy.linalg.eigh(Z @ Z.T, subset_by_index=[n_samples - k, n_samples - 1])
+        values, vectors = scipy.linalg.eigh(gram, subset_by_index=[n_samples - k, n_samples - 1])
         values, vectors = values[::-1], vectors[:, ::-1]
         kept = values > values[0] * n_samples * np.finfo(np.float64).eps
         scale = np.sqrt(np.where(kept, values, 1.0))

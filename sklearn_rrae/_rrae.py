@@ -487,9 +487,11 @@ class RRAETransformer(BaseRRAE):
     def _rank_rule(self, X, first_pass):
         if not self._fraction():
             return self._rank
-        # The top rank trained: PCA's rank for the fraction (a warm start keeps the first
-        # fit's), within what the network and the batches allow.
-        top = pca_rank(X, float(self.n_components)) if first_pass else self._top_rank
+        # The top rank trained: PCA's rank for the fraction (a warm start keeps the rank its
+        # net was trained at), within what the network and the batches allow.
+        top = None if first_pass else self.module_.n_components
+        if top is None:
+            top = pca_rank(X, float(self.n_components))
 
         def rank_of(n_samples, n_features):
             batch_limit = self.batch_size - 1 if n_samples > self.batch_size else n_samples
@@ -500,7 +502,6 @@ class RRAETransformer(BaseRRAE):
     def _select_rank(self):
         if not self._fraction():
             return
-        self._top_rank = self.n_components_
         # PCA's rule on the nested model's own curve: the first rank explaining more.
         cumulative = np.cumsum(self.explained_variance_ratio_)
         r = int(np.searchsorted(cumulative, float(self.n_components), side="right")) + 1

@@ -258,3 +258,13 @@ def test_a_fraction_refuses_partial_fit_and_bad_values(X_small):
     for bad in (1.0, 1.5, -0.2):
         with pytest.raises(ValueError, match="n_components"):
             RRAETransformer(n_components=bad, **FAST).fit(X_small)
+
+
+def test_a_fraction_warm_start_keeps_the_rank_its_net_was_trained_at():
+    X, _ = load_digits(return_X_y=True)
+    X = X[:400]
+    model = RRAETransformer(n_components=0.8, warm_start=True, random_state=0, **FAST).fit(X)
+    top = model.net_.module_.n_components
+    model.fit(X[:300])  # another subset: PCA's rank for it may differ, the net's rank does not
+    assert model.net_.module_.n_components == top
+    assert model.n_iter_ == 2 * FAST["max_epochs"] and 1 <= model.n_components_ <= top
