@@ -72,6 +72,20 @@ def feature_extractor(X, y, seed=0, epochs=5):
     return features, accuracy
 
 
+def study_protocol(n=10_000):
+    """What the studies of ``benchmarks/studies`` share with this benchmark.
+
+    ``(X_train, X_test, features, test, test_features)``: the first ``N_TRAIN``
+    training images, the 10,000 test images, the feature map, and the ``n`` test
+    images the samples are compared with (the same draw as ``main``'s) with
+    their features.
+    """
+    X_all, y_all, X_test, _ = images("mnist")
+    features, _ = feature_extractor(X_all, y_all)
+    test = X_test[np.random.RandomState(1).choice(len(X_test), min(n, len(X_test)), replace=False)]
+    return X_all[:N_TRAIN], X_test, features, test, features(test)
+
+
 def pca_samples(X, k, n, seed=0):
     pca = PCA(k, random_state=seed).fit(X)
     codes = pca.transform(X)

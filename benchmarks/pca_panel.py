@@ -72,6 +72,30 @@ def olivetti():
     return X[~held_out], X[held_out]
 
 
+def _resampled(X, n_train=14_000, n_test=6_000, jitter=0.1):
+    """Large tabular data of mixed scales (none is stored offline), from a small set.
+
+    The rows are split 70/30 first, then each side is resampled with replacement and
+    jittered by ``jitter`` of each feature's standard deviation: held-out rows come
+    from rows no training row was drawn from.
+    """
+    rng = np.random.RandomState(0)
+    train, test = _split(X)
+    scale = jitter * X.std(axis=0)
+    return (
+        part[rng.randint(len(part), size=n)] + scale * rng.normal(size=(n, X.shape[1]))
+        for part, n in ((train, n_train), (test, n_test))
+    )
+
+
+def breast_cancer_20k():
+    return _resampled(load_breast_cancer().data)
+
+
+def wine_20k():
+    return _resampled(load_wine().data)
+
+
 def mnist_1000():
     return mnist(1000)
 
@@ -91,6 +115,8 @@ PANEL = [
     ("iris 70/30", iris, (1, 2), ()),
     ("swiss roll 2000, 70/30", swiss_roll, (2,), (2,)),
     ("MNIST-1000", mnist_1000, (5, 10), (5, 10)),
+    ("breast cancer resampled to 20,000, raw", breast_cancer_20k, (2, 5), ()),
+    ("wine resampled to 20,000, raw", wine_20k, (2, 5), ()),
 ]
 WINS = [("MNIST-20k", mnist, (10,), (10,)), ("USPS", usps, (5,), (5,))]
 

@@ -195,6 +195,11 @@ class AdaptiveRRAETransformer(BaseRRAE):
         With early stopping and the PCA start, the validation score of the
         model before training (PCA's solution at ``max_components``). None otherwise.
 
+    start_kept_ : bool
+        Whether training ended at its PCA start (``init="pca"`` with early
+        stopping only: the rank schedule's start is at another rank than its
+        result, so without validation rows nothing compares them). False otherwise.
+
     net_ : skorch.NeuralNet
         The skorch net; ``net_.callbacks_`` holds the :class:`RankSchedule`, and
         ``net_.history`` what it recorded each epoch (``rank``, ``rank_settled``, ...).

@@ -287,10 +287,17 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net = self.net_ if keep_net else None
         epochs_before = len(net.history) if keep_net else 0
         axes = None if keep_net else self._start_axes(plan, X, scaling, first_pass)
+        # Where no validation rows judge the trained model against its PCA start, the
+        # training rows do (at most SUMMARY_ROWS of them); not for a rank schedule (the
+        # start is at another rank) nor across processes (each has its own rows).
+        check_rows = None
+        if first_pass and not incremental and valid is None and not distributed and not self._schedule(plan):
+            rows = summary_rows(X.shape[0], plan.seed)
+            check_rows = train if rows is None else train.subset(rows)
         with fork_rng(plan.device):
             if first_pass and not incremental:
                 net = self._train_new(
-                    lambda seed: self._new_net(plan, seed, scaling, valid, axes), train, plan.seed
+                    lambda seed: self._new_net(plan, seed, scaling, valid, axes, check_rows), train, plan.seed
                 )
             else:
                 if net is None:
@@ -303,16 +310,24 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if not keep_net:  # what the net_ was built from: sklearn_rrae.load builds it again
             self._net_plan = dataclasses.replace(plan, train_rows=None, valid_rows=None)
         self._record_curves(net.history[epochs_before:], first_pass)
-        start_kept = (
+        kept_on_validation = (
             self.start_validation_score_ is not None
             and self.best_validation_score_ == self.start_validation_score_
         )
+        kept_on_training = bool(net.history[-1].get("start_kept", False)) if len(net.history) else False
+        start_kept = kept_on_validation or kept_on_training
+        self.start_kept_ = start_kept
         if start_kept:
+            judged = (
+                "found no nonlinear structure to learn: no epoch of training beat its PCA start "
+                "(init='pca') on the validation rows"
+                if kept_on_validation
+                else "kept its PCA start (init='pca'): the trained model did not beat it on the "
+                "training rows (there were no validation rows: early_stopping=True holds some out)"
+            )
             warnings.warn(
-                f"{type(self).__name__} found no nonlinear structure to learn: no epoch of training "
-                f"beat its PCA start (init='pca') on the validation rows, so the fitted model is "
-                f"PCA's solution at rank {net.module_.n_components}. sklearn.decomposition.PCA "
-                f"gives it faster.",
+                f"{type(self).__name__} {judged}, so the fitted model is PCA's solution at rank "
+                f"{net.module_.n_components}. sklearn.decomposition.PCA gives it faster.",
                 LinearStartKeptWarning,
                 stacklevel=4,  # _fit, fit or partial_fit, sklearn's _fit_context, the caller
             )
@@ -375,7 +390,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             return previous.cpu().numpy()
         return principal_axes(X, scaling, plan.rank, plan.distributed)
 
-    def _new_net(self, plan, seed, scaling, valid, start_axes):
+    def _new_net(self, plan, seed, scaling, valid, start_axes, start_check_rows=None):
         truncation, eval_truncation = self._truncations()
         return new_net(
             plan,
@@ -388,6 +403,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             schedule=self._schedule(plan),
             valid=valid,
             start_axes=start_axes,
+            start_check_rows=start_check_rows,
         )
 
     def _running_basis(self, data):

@@ -9,6 +9,7 @@ from ._callbacks import (
     DataUnitsLoss,
     DivergenceGuard,
     TrainingDivergedError,
+    TrainingRowsStartCheck,
     ValidationEarlyStopping,
 )
 from ._data import BatchIterator
@@ -36,6 +37,7 @@ def new_net(
     schedule=(),
     valid=None,
     start_axes=None,
+    start_check_rows=None,
 ):
     """A freshly initialised net whose weights and shuffling come from ``seed``.
 
@@ -44,7 +46,9 @@ def new_net(
     ``valid`` the validation rows (early stopping) or None; ``to_data_units``
     turns a model-unit loss into the data's units; ``truncation`` (and
     ``eval_truncation``, for the validation batches) are the module's; ``start_axes`` (the PCA start's
-    principal axes, or None) wraps the networks so that they start as PCA.
+    principal axes, or None) wraps the networks so that they start as PCA;
+    ``start_check_rows`` (training rows, or None), where there is no ``valid``, judge the
+    trained model against that start (``TrainingRowsStartCheck``).
     """
     torch.manual_seed(seed)
     callbacks = [("divergence_guard", DivergenceGuard())]
@@ -63,6 +67,8 @@ def new_net(
     if valid is not None:
         stopping = ValidationEarlyStopping(plan.patience, params["tol"], score_start=start_axes is not None)
         callbacks.append(("early_stopping", stopping))
+    elif start_axes is not None and start_check_rows is not None:
+        callbacks.append(("start_check", TrainingRowsStartCheck(start_check_rows)))
     encoder, decoder = plan.network.build()
     if start_axes is not None:
         encoder, decoder = pca_start(encoder, decoder, start_axes, output_gain)

@@ -131,7 +131,11 @@ class RRAETransformer(BaseRRAE):
         10,000 rows, where an MLP overfits (320 faces: 1.11 x PCA's held-out
         MSE without it), if the split leaves at least 10 validation rows (too
         few to judge a model by, below); off otherwise. Without early stopping, training runs
-        ``max_epochs`` epochs.
+        ``max_epochs`` epochs, and a model with the PCA start is then judged on
+        (at most 5,000 of) its training rows the same way: one that does not
+        beat its start there goes back to it, with the same warning. A model
+        worse than PCA on the rows it was trained on is worse (wine resampled
+        to 14,000 rows: 1.65 x PCA's held-out MSE before this check).
 
     validation_fraction : float, default=0.1
         Fraction of the samples held out when early stopping is on.
@@ -341,6 +345,12 @@ class RRAETransformer(BaseRRAE):
         it says how much the network learned beyond PCA; equal to it, that it
         found nothing (a :class:`~sklearn_rrae.LinearStartKeptWarning` was
         raised). None otherwise.
+
+    start_kept_ : bool
+        Whether the fitted model is its PCA start (``init``): training did not
+        beat it on the validation rows, or, without early stopping, on the
+        training rows (a :class:`~sklearn_rrae.LinearStartKeptWarning` was
+        raised). Always False without the PCA start.
 
     latent_gram_ : ndarray of shape (latent_dim, latent_dim)
         After :meth:`partial_fit` only: the running sum of ``Z.T @ Z`` over the

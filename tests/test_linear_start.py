@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.decomposition import PCA
+from skorch.callbacks import Callback
 
 from sklearn_rrae import AdaptiveRRAETransformer, LinearStartKeptWarning, RRAETransformer
 from sklearn_rrae._callbacks import beats
@@ -57,6 +58,83 @@ def test_the_pca_start_is_pcas_solution_on_raw_tabular_data():
     )
     random_hat = random.fit(X).inverse_transform(random.transform(X))
     assert np.mean((X - random_hat) ** 2) > 100 * pca_mse
+
+
+class _SpoilTheDecoder(Callback):
+    """After every epoch, puts noise on the decoder's residual: training ends worse than its start."""
+
+    def on_epoch_end(self, net, **kwargs):
+        for parameter in net.module_.decoder.residual.parameters():
+            parameter.data.normal_(std=1.0)
+
+
+def _linear_plus_noise(n_rows=300):
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(n_rows, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(n_rows, 8))
+
+
+def test_without_validation_the_training_rows_judge_the_start():
+    X = _linear_plus_noise()
+    model = RRAETransformer(
+        n_components=2,
+        early_stopping=False,
+        callbacks=[("spoil", _SpoilTheDecoder())],
+        random_state=0,
+        **FAST,
+    )
+    with pytest.warns(LinearStartKeptWarning, match="on the training rows"):
+        model.fit(X)
+    assert model.start_kept_ and model.net_.history[-1, "start_kept"]
+    assert model.validation_scores_ is None  # no validation rows were involved
+    np.testing.assert_allclose(
+        model.inverse_transform(model.transform(X)), _pca_reconstruction(X, 2), atol=1e-4
+    )
+    # Points on a circle, where the network has something to learn: it trains past
+    # its start, silently.
+    rng = np.random.RandomState(0)
+    t = rng.uniform(0, 2 * np.pi, size=400)
+    circle = np.c_[np.cos(t), np.sin(t), np.cos(t) ** 2] @ rng.normal(size=(3, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinearStartKeptWarning)
+        trained = RRAETransformer(
+            n_components=1, early_stopping=False, random_state=0, **{**FAST, "max_epochs": 30}
+        ).fit(circle)
+    assert not trained.start_kept_ and not trained.net_.history[-1, "start_kept"]
+    assert -trained.score(circle) < np.mean((circle - _pca_reconstruction(circle, 1)) ** 2)
+
+
+def test_the_training_rows_check_decides_once_after_n_init_starts():
+    # n_init's trial calls end before training does: only the last call decides.
+    X = _linear_plus_noise()
+    model = RRAETransformer(
+        n_components=2,
+        n_init=2,
+        early_stopping=False,
+        callbacks=[("spoil", _SpoilTheDecoder())],
+        random_state=0,
+        **{**FAST, "max_epochs": 10},
+    )
+    with pytest.warns(LinearStartKeptWarning, match="on the training rows"):
+        model.fit(X)
+    decided = [row["start_kept"] for row in model.net_.history if "start_kept" in row]
+    assert decided == [True] and "start_kept" in model.net_.history[-1]
+    np.testing.assert_allclose(
+        model.inverse_transform(model.transform(X)), _pca_reconstruction(X, 2), atol=1e-4
+    )
+
+
+def test_partial_fit_and_the_adaptive_rank_have_no_training_rows_check():
+    X = _linear_plus_noise()
+    streamed = RRAETransformer(
+        n_components=2, callbacks=[("spoil", _SpoilTheDecoder())], random_state=0, **FAST
+    )
+    for _ in range(FAST["max_epochs"] + 1):
+        streamed.partial_fit(X)
+    assert not any("start_kept" in row for row in streamed.net_.history) and not streamed.start_kept_
+    adaptive = AdaptiveRRAETransformer(
+        max_components=4, init="pca", early_stopping=False, random_state=0, **FAST
+    ).fit(X)
+    assert not any("start_kept" in row for row in adaptive.net_.history) and not adaptive.start_kept_
 
 
 def test_linear_data_keeps_the_start_and_says_so():

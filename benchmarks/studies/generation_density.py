@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import images, machine  # noqa: E402
-from generation import N_TRAIN, feature_extractor  # noqa: E402
+from _common import machine  # noqa: E402
+from generation import study_protocol  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
 
 from sklearn_rrae import RRAETransformer  # noqa: E402
@@ -34,11 +34,7 @@ def main():
     parser.add_argument("--components", type=int, nargs="+", default=[10, 20, 50])
     args = parser.parse_args()
     print(f"machine: {machine()}\n", flush=True)
-    X_all, y_all, X_test, _ = images("mnist")
-    X = X_all[:N_TRAIN]
-    features, _ = feature_extractor(X_all, y_all)
-    test = X_test[np.random.RandomState(1).choice(len(X_test), 10_000, replace=False)]
-    test_features = features(test)
+    X, _, features, test, test_features = study_protocol()
 
     def fd(images_):
         return frechet_distance(features(np.clip(images_, 0, 1)), test_features)
