@@ -1,6 +1,7 @@
 """Study: the PCA start's drift on mixed scales, and the decoder residual in units of PCA's residual.
 
 Usage: python benchmarks/studies/residual_scale.py [--seeds 0 1] [--powers 1 0.5 0.25] [--lr-variant 1e-4]
+       python benchmarks/studies/residual_scale.py --panel P [pca_panel.py's arguments]
 
 On wine resampled to 20,000 rows (``large_tabular.py``'s data) the PCA start's
 first epochs move the feature whose variance is 10^5 times another's away from
@@ -12,6 +13,8 @@ almost exactly gets a residual of about its error's size. ``lr=...``: the
 defaults at another learning rate. The training-rows check is switched off
 (``_callbacks.beats`` answers yes) to see the trained models themselves. Held-out
 MSE / PCA's on wine-20k, breast cancer 70/30 and the digits 70/30 at k = 5.
+With ``--panel P``: ``benchmarks/pca_panel.py`` (its arguments follow) with the
+variant ``residual^P`` in every PCA start and the training-rows check as it is.
 """
 
 import argparse
@@ -66,7 +69,27 @@ def wine_20k():
     return train_test_split(jittered(load_wine().data, 20_000, 0), test_size=0.3, random_state=0)
 
 
+def panel(power, argv):
+    """``pca_panel.py`` with ``residual^power`` in each PCA start (fitted on the fit's own rows)."""
+    import pca_panel
+
+    fit = RRAETransformer.fit
+
+    def fit_recording_rows(self, X, y=None):
+        TRAINING_ROWS[0] = np.asarray(X, dtype=np.float64)
+        return fit(self, X, y)
+
+    RRAETransformer.fit = fit_recording_rows
+    _net.pca_start = scaled_residual_start
+    POWER[0] = power
+    sys.argv = ["pca_panel.py", *argv]
+    print(f"variant: residual^{power:g} in every PCA start")
+    pca_panel.main()
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--panel":
+        return panel(float(sys.argv[2]), sys.argv[3:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--powers", type=float, nargs="*", default=[1.0, 0.5, 0.25])
