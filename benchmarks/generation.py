@@ -73,17 +73,17 @@ def feature_extractor(X, y, seed=0, epochs=5):
 
 
 def study_protocol(n=10_000):
-    """What the studies of ``benchmarks/studies`` share with this benchmark.
+    """The data and features of this benchmark, which the studies of ``benchmarks/studies`` share.
 
-    ``(X_train, X_test, features, test, test_features)``: the first ``N_TRAIN``
-    training images, the 10,000 test images, the feature map, and the ``n`` test
-    images the samples are compared with (the same draw as ``main``'s) with
-    their features.
+    ``(X_train, X_test, features, test, test_features, test_accuracy)``: the first
+    ``N_TRAIN`` training images, the 10,000 test images, the feature map, the ``n``
+    test images the samples are compared with and their features, and the feature
+    extractor's accuracy on the test images.
     """
-    X_all, y_all, X_test, _ = images("mnist")
-    features, _ = feature_extractor(X_all, y_all)
+    X_all, y_all, X_test, y_test = images("mnist")
+    features, accuracy = feature_extractor(X_all, y_all)
     test = X_test[np.random.RandomState(1).choice(len(X_test), min(n, len(X_test)), replace=False)]
-    return X_all[:N_TRAIN], X_test, features, test, features(test)
+    return X_all[:N_TRAIN], X_test, features, test, features(test), accuracy(X_test, y_test)
 
 
 def pca_samples(X, k, n, seed=0):
@@ -167,13 +167,9 @@ def main():
     print(f"machine: {machine()}\n", flush=True)
     grids = {}
     if not args.skip_mnist:
-        X_all, y_all, X_test, y_test = images("mnist")
-        X_train, n = X_all[:N_TRAIN], args.n_samples
-        features, accuracy = feature_extractor(X_all, y_all)
-        print(f"feature extractor: test accuracy {accuracy(X_test, y_test):.4f}", flush=True)
-        test_rng = np.random.RandomState(1)
-        test = X_test[test_rng.choice(len(X_test), min(n, len(X_test)), replace=False)]
-        test_features = features(test)
+        n = args.n_samples
+        X_train, _, features, test, test_features, test_accuracy = study_protocol(n)
+        print(f"feature extractor: test accuracy {test_accuracy:.4f}", flush=True)
         floor = X_train[np.random.RandomState(2).choice(N_TRAIN, min(n, N_TRAIN), replace=False)]
         results = {}  # name -> one (fd, precision, recall, seconds) per seed
 

@@ -287,15 +287,12 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         net = self.net_ if keep_net else None
         epochs_before = len(net.history) if keep_net else 0
         axes = None if keep_net else self._start_axes(plan, X, scaling, first_pass)
-        # Where no validation rows judge the trained model against its PCA start, the
-        # training rows do (at most SUMMARY_ROWS of them); not for a rank schedule (the
-        # start is at another rank) nor across processes (each has its own rows).
-        check_rows = None
-        if first_pass and not incremental and valid is None and not distributed and not self._schedule(plan):
-            rows = summary_rows(X.shape[0], plan.seed)
-            check_rows = train if rows is None else train.subset(rows)
         with fork_rng(plan.device):
             if first_pass and not incremental:
+                # Where no validation rows judge the trained model against its PCA start,
+                # (at most SUMMARY_ROWS of) the training rows do (new_net decides where).
+                rows = summary_rows(X.shape[0], plan.seed)
+                check_rows = train if rows is None else train.subset(rows)
                 net = self._train_new(
                     lambda seed: self._new_net(plan, seed, scaling, valid, axes, check_rows), train, plan.seed
                 )

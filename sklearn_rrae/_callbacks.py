@@ -106,6 +106,19 @@ def row_errors(net, dataset):
     return np.concatenate(errors)
 
 
+def keep_start_unless_beaten(net, rows, start_errors, start_weights):
+    """Load ``start_weights`` back unless ``net``'s module :func:`beats` ``start_errors`` on ``rows``.
+
+    Returns whether the start came back. The one decision of both start tests:
+    the validation rows' (:class:`ValidationEarlyStopping`) and the training rows'
+    (:class:`TrainingRowsStartCheck`).
+    """
+    kept = not beats(row_errors(net, rows), start_errors)
+    if kept:
+        net.module_.load_state_dict(start_weights)
+    return kept
+
+
 def beats(errors, reference, margin=_START_MARGIN_SE):
     """Whether per-row ``errors`` are lower than ``reference``'s by ``margin`` standard errors."""
     difference = reference - errors
@@ -192,8 +205,7 @@ class ValidationEarlyStopping(EarlyStopping):
             return
         if self.best_epoch_ != 0:
             _, valid = net.get_split_datasets(X, y)
-            if not beats(row_errors(net, valid), self.start_errors_):
-                net.module_.load_state_dict(self.start_weights_)
+            if keep_start_unless_beaten(net, valid, self.start_errors_, self.start_weights_):
                 self.best_epoch_ = 0
                 net.history.record("best_epoch", 0)
                 self._sink(
@@ -232,9 +244,7 @@ class TrainingRowsStartCheck(Callback):
     def on_train_end(self, net, **kwargs):
         if len(net.history) < net.max_epochs or getattr(self, "start_weights_", None) is None:
             return
-        kept = not beats(row_errors(net, self.rows), self.start_errors_)
-        if kept:
-            net.module_.load_state_dict(self.start_weights_)
+        kept = keep_start_unless_beaten(net, self.rows, self.start_errors_, self.start_weights_)
         net.history.record("start_kept", kept)
         # The fitted net_ keeps (and pickles) neither a copy of the weights nor the rows.
         self.start_weights_ = self.start_errors_ = self.rows = None

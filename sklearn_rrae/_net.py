@@ -47,8 +47,9 @@ def new_net(
     turns a model-unit loss into the data's units; ``truncation`` (and
     ``eval_truncation``, for the validation batches) are the module's; ``start_axes`` (the PCA start's
     principal axes, or None) wraps the networks so that they start as PCA;
-    ``start_check_rows`` (training rows, or None), where there is no ``valid``, judge the
-    trained model against that start (``TrainingRowsStartCheck``).
+    ``start_check_rows`` (training rows, or None) judge the trained model against that
+    start where there is no ``valid`` (``TrainingRowsStartCheck``): not under a rank
+    schedule (its start is at another rank) nor across processes (each has its own rows).
     """
     torch.manual_seed(seed)
     callbacks = [("divergence_guard", DivergenceGuard())]
@@ -67,7 +68,7 @@ def new_net(
     if valid is not None:
         stopping = ValidationEarlyStopping(plan.patience, params["tol"], score_start=start_axes is not None)
         callbacks.append(("early_stopping", stopping))
-    elif start_axes is not None and start_check_rows is not None:
+    elif start_axes is not None and start_check_rows is not None and not schedule and not plan.distributed:
         callbacks.append(("start_check", TrainingRowsStartCheck(start_check_rows)))
     encoder, decoder = plan.network.build()
     if start_axes is not None:

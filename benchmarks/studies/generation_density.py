@@ -34,7 +34,7 @@ def main():
     parser.add_argument("--components", type=int, nargs="+", default=[10, 20, 50])
     args = parser.parse_args()
     print(f"machine: {machine()}\n", flush=True)
-    X, _, features, test, test_features = study_protocol()
+    X, _, features, test, test_features, _ = study_protocol()
 
     def fd(images_):
         return frechet_distance(features(np.clip(images_, 0, 1)), test_features)

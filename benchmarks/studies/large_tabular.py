@@ -12,15 +12,20 @@ init=..., random_state=seed)``, defaults otherwise, over PCA(k)'s.
 """
 
 import argparse
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-from sklearn_rrae import RRAETransformer
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pca_panel import reconstruction_mse  # noqa: E402
+
+from sklearn_rrae import RRAETransformer  # noqa: E402
 
 
 def jittered(X, n_rows, seed):
@@ -40,13 +45,12 @@ def main():
         X_train, X_test = train_test_split(jittered(load().data, args.rows, 0), test_size=0.3, random_state=0)
         for k in (2, 5):
             pca = PCA(k).fit(X_train)
-            reference = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+            reference = reconstruction_mse(pca, X_test)
             for init in args.inits:
                 for seed in args.seeds:
                     start = time.perf_counter()
                     model = RRAETransformer(n_components=k, init=init, random_state=seed).fit(X_train)
-                    X_hat = model.inverse_transform(model.transform(X_test))
-                    ratio = np.mean((X_hat - X_test) ** 2) / reference
+                    ratio = reconstruction_mse(model, X_test) / reference
                     print(
                         f"{name}, {args.rows} rows, k={k}, init={init}, seed {seed}: {ratio:.3f} x PCA, "
                         f"start kept: {model.start_kept_}, fit {time.perf_counter() - start:.1f} s",

@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--mixture-seeds", type=int, default=5)
     args = parser.parse_args()
     print(f"machine: {machine()}\n", flush=True)
-    X, _, features, test, test_features = study_protocol()
+    X, _, features, test, test_features, _ = study_protocol()
     makers = {
         "RRAE": lambda seed: RRAETransformer(n_components=10, random_state=seed),
         "vanilla": lambda seed: RRAETransformer(n_components=None, latent_dim=10, random_state=seed),

@@ -32,7 +32,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import digits  # noqa: E402
-from pca_panel import breast_cancer  # noqa: E402
+from pca_panel import breast_cancer, reconstruction_mse  # noqa: E402
 
 import sklearn_rrae._callbacks as _callbacks  # noqa: E402
 import sklearn_rrae._net as _net  # noqa: E402
@@ -103,15 +103,14 @@ def main():
     for name, load in [("wine-20k", wine_20k), ("breast cancer", breast_cancer), ("digits", digits)]:
         X_train, X_test = load()
         pca = PCA(5).fit(X_train)
-        reference = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+        reference = reconstruction_mse(pca, X_test)
         TRAINING_ROWS[0] = np.asarray(X_train, dtype=np.float64)
         for label, power, params in variants:
             for seed in args.seeds:
                 POWER[0] = power
                 start = time.perf_counter()
                 model = RRAETransformer(n_components=5, random_state=seed, **params).fit(X_train)
-                X_hat = model.inverse_transform(model.transform(X_test))
-                ratio = np.mean((X_hat - X_test) ** 2) / reference
+                ratio = reconstruction_mse(model, X_test) / reference
                 print(
                     f"{name}, k=5, {label}, seed {seed}: {ratio:.3f} x PCA, "
                     f"{model.n_iter_} epochs, {time.perf_counter() - start:.1f} s",

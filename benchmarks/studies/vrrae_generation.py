@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import machine  # noqa: E402
+from _common import machine, mse  # noqa: E402
 from generation import study_protocol  # noqa: E402
 
 import sklearn_rrae._net as _net  # noqa: E402
@@ -80,7 +80,7 @@ def main():
     parser.add_argument("--beta", type=float, default=1e-3)
     args = parser.parse_args()
     print(f"machine: {machine()}\n", flush=True)
-    X, X_test, features, test, test_features = study_protocol()
+    X, X_test, features, test, test_features, _ = study_protocol()
     for seed in args.seeds:
         for variant in args.variants:
             variational = variant.startswith("vrrae")
@@ -91,7 +91,7 @@ def main():
             model = RRAETransformer(n_components=10, init=init, random_state=seed).fit(X)
             fit = time.perf_counter() - start
             _net.RRAEModule = RRAEModule
-            held_out = float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
+            held_out = mse(X_test, model.inverse_transform(model.transform(X_test)))
             recon = frechet_distance(
                 features(np.clip(model.inverse_transform(model.transform(test)), 0, 1)), test_features
             )
