@@ -2,13 +2,15 @@
 
 import math
 import numbers
+import warnings
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseRRAE
-from ._plan import check_rank
+from ._plan import auto_epochs, check_rank
 from ._rank_schedule import RankSchedule
 
 # max_components="auto": at most this many modes to start from.
@@ -51,7 +53,11 @@ class AdaptiveRRAETransformer(BaseRRAE):
         trains for, ``2 * max(20, ceil(1000 / batches_per_epoch))``. The start
         phase gets at most a quarter of it, the pruning phase at most half, the
         final phase the rest; the first and last end earlier when the loss
-        stagnates.
+        stagnates. Below "auto", a start phase that ends on its quarter before
+        the loss stagnates raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`: the target is then set
+        on an undertrained start rank, and the rank found is too low (the
+        digits: 6 at 60 epochs, 12 at "auto" and above).
 
     batch_size : int, default=256
         Mini-batch size (capped at the number of samples).
@@ -332,6 +338,16 @@ class AdaptiveRRAETransformer(BaseRRAE):
         batch = min(self.batch_size, n_samples)
         return max(1, min(_AUTO_MAX_COMPONENTS, self.latent_dim, batch - 1, n_features))
 
+    def _fit(self, X, incremental):
+        epochs_before = len(self.net_.history) if incremental and hasattr(self, "net_") else 0
+        super()._fit(X, incremental)
+        for row in self.net_.history[epochs_before:]:
+            if row.get("rank_warning"):
+                message = f"{type(self).__name__}: {row['rank_warning']}"
+                # _fit, fit or partial_fit, sklearn's _fit_context, the caller
+                warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        return self
+
     def _check_process_group(self, incremental):
         raise ValueError(
             "AdaptiveRRAETransformer does not train inside a torch.distributed process group (its rank "
@@ -339,9 +355,12 @@ class AdaptiveRRAETransformer(BaseRRAE):
         )
 
     def _schedule(self, plan):
-        return [
-            ("rank_schedule", RankSchedule(start_rank=plan.rank, total_steps=plan.n_epochs * plan.n_batches))
-        ]
+        schedule = RankSchedule(
+            start_rank=plan.rank,
+            total_steps=plan.n_epochs * plan.n_batches,
+            sufficient_steps=auto_epochs(plan.n_batches, self._auto_epochs_factor) * plan.n_batches,
+        )
+        return [("rank_schedule", schedule)]
 
     # What the schedule recorded, read from the net's history (see RankSchedule's Notes).
 

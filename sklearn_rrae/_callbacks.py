@@ -83,6 +83,7 @@ PRINT_IGNORED = [
     "rank_settled",
     "rank_target",
     "rank_changes",
+    "rank_warning",
     "best_epoch",
     "init_scores",
     "start_valid_loss",

@@ -71,6 +71,12 @@ class TrainingPlan:
     decoder_epochs: int = 0  # of the second stage (the decoder on the global basis); 0: none
 
 
+def auto_epochs(n_batches, epochs_factor=1):
+    """``max_epochs="auto"``: ``epochs_factor`` times (at least ``_AUTO_MIN_EPOCHS`` passes and
+    ``_AUTO_MIN_STEPS`` steps)."""
+    return epochs_factor * max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
+
+
 def resolve_device(device):
     """Turn the ``device`` parameter into a torch device string, or raise."""
     if device == "auto":
@@ -328,7 +334,7 @@ def plan_training(
             )
     n_epochs = params["max_epochs"]
     if n_epochs == "auto":
-        n_epochs = epochs_factor * max(_AUTO_MIN_EPOCHS, math.ceil(_AUTO_MIN_STEPS / n_batches))
+        n_epochs = auto_epochs(n_batches, epochs_factor)
     patience = params["n_iter_no_change"]
     if patience == "auto":
         patience = max(_AUTO_MIN_PATIENCE, int(_AUTO_PATIENCE_FRACTION * n_epochs))

@@ -2,12 +2,16 @@
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from sklearn_rrae import AdaptiveRRAETransformer, RankSchedule, RRAETransformer
+
+from .conftest import FAST
 
 SMALL = dict(latent_dim=16, hidden_layer_sizes=(32,), batch_size=100, max_epochs=200)
 
@@ -101,3 +105,22 @@ def test_public_signatures_repeat_the_base_parameters(estimator):
         AdaptiveRRAETransformer: {"max_components"},
     }
     assert set(own) - set(base) == own_only[estimator]
+
+
+def test_a_budget_below_auto_warns_that_the_rank_may_be_too_low(X_small):
+    # The target is the start rank's loss when the start phase ends: on a quarter of a
+    # short budget that loss is still falling, every rank reaches the target, and the
+    # rank found is too low (the digits: 6 at 60 epochs, 12 at "auto").
+    params = dict(max_components=4, random_state=0, early_stopping=False, latent_dim=16, batch_size=32)
+    with pytest.warns(ConvergenceWarning, match="raise max_epochs"):
+        AdaptiveRRAETransformer(max_epochs=8, hidden_layer_sizes=(32,), **params).fit(X_small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        AdaptiveRRAETransformer(hidden_layer_sizes=(8,), **params).fit(X_small)  # "auto": 1000 epochs
+
+
+def test_a_start_that_stagnates_is_trusted_whatever_the_budget(X_small, monkeypatch):
+    monkeypatch.setattr(RankSchedule, "_stagnating", lambda self: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        AdaptiveRRAETransformer(max_components=4, random_state=0, **{**FAST, "max_epochs": 8}).fit(X_small)

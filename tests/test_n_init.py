@@ -30,6 +30,9 @@ def test_n_init_is_reproducible(X_small):
     a = RRAETransformer(**params).fit(X_small)
     b = RRAETransformer(**params).fit(X_small)
     assert_array_equal(a.init_scores_, b.init_scores_)
+    # The loss curves too: these fits end at their PCA start, whose codes alone would
+    # be equal whatever training did.
+    assert a.loss_curve_ == b.loss_curve_
     assert_array_equal(a.transform(X_small), b.transform(X_small))
 
 
@@ -56,6 +59,7 @@ def test_first_start_matches_n_init_one(X_small, monkeypatch):
     params = dict(n_components=2, random_state=0, **FAST)
     single = RRAETransformer(**params).fit(X_small)
     multi = RRAETransformer(n_init=3, **params).fit(X_small)
+    assert_allclose(multi.loss_curve_, single.loss_curve_, rtol=1e-5)  # the same training, too
     assert_allclose(multi.transform(X_small), single.transform(X_small), rtol=1e-5, atol=1e-6)
 
 

@@ -123,6 +123,7 @@ def test_fit_from_a_memmap_leaves_it_intact(X_small, tmp_path, mode, stream_ever
     np.testing.assert_array_equal(X, expected)
     assert est.transform(X).dtype == np.float32
     in_memory = RRAETransformer(n_components=2, random_state=0, **FAST).fit(expected)
+    assert est.loss_curve_ == in_memory.loss_curve_  # trained alike (both end at their PCA start)
     np.testing.assert_array_equal(est.transform(expected), in_memory.transform(expected))
 
 
