@@ -291,7 +291,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if first_pass and not incremental:
                 # Where no validation rows judge the trained model against its PCA start,
                 # (at most SUMMARY_ROWS of) the training rows do (new_net decides where).
-                rows = summary_rows(X.shape[0], plan.seed)
+                rows = summary_rows(len(train), plan.seed)  # indices into train, not X
                 check_rows = train if rows is None else train.subset(rows)
                 net = self._train_new(
                     lambda seed: self._new_net(plan, seed, scaling, valid, axes, check_rows), train, plan.seed

@@ -251,3 +251,15 @@ def test_n_init_keeps_the_start_a_candidate_across_its_calls():
     np.testing.assert_allclose(
         model.inverse_transform(model.transform(X)), _pca_reconstruction(X, 2), atol=1e-4
     )
+
+
+def test_more_rows_than_the_check_samples_with_a_validation_split():
+    # 5,600 rows: more than the 5,000 the training-rows check scores, and a validation split
+    # leaves 5,040 to train on. The check's rows must be drawn from those, not from X
+    # (a fit of USPS's 7,291 images raised an IndexError).
+    X = np.random.RandomState(0).normal(size=(5_600, 3))
+    model = RRAETransformer(n_components=1, random_state=0, **{**FAST, "max_epochs": 1, "batch_size": 512})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LinearStartKeptWarning)
+        model.fit(X)
+    assert model.validation_scores_ is not None and np.isfinite(model.transform(X)).all()
