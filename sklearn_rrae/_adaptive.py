@@ -338,15 +338,11 @@ class AdaptiveRRAETransformer(BaseRRAE):
         batch = min(self.batch_size, n_samples)
         return max(1, min(_AUTO_MAX_COMPONENTS, self.latent_dim, batch - 1, n_features))
 
-    def _fit(self, X, incremental):
-        epochs_before = len(self.net_.history) if incremental and hasattr(self, "net_") else 0
-        super()._fit(X, incremental)
-        for row in self.net_.history[epochs_before:]:
+    def _warn_of(self, epochs):
+        for row in epochs:
             if row.get("rank_warning"):
                 message = f"{type(self).__name__}: {row['rank_warning']}"
-                # _fit, fit or partial_fit, sklearn's _fit_context, the caller
-                warnings.warn(message, ConvergenceWarning, stacklevel=4)
-        return self
+                warnings.warn(message, ConvergenceWarning, stacklevel=5)
 
     def _check_process_group(self, incremental):
         raise ValueError(

@@ -204,6 +204,13 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """``rank_of(n_samples, n_features)`` of this fit (the start rank, checked), given ``X``."""
         return self._rank
 
+    def _warn_of(self, epochs):
+        """Warn of what this call's history rows ``epochs`` record (a subclass's callbacks).
+
+        A warning raised here needs ``stacklevel=5``: this method, ``_fit``, ``fit``
+        or ``partial_fit``, sklearn's ``_fit_context``, the caller.
+        """
+
     def _select_rank(self):
         """Called once the basis and ``explained_variance_ratio_`` are stored; may keep fewer codes."""
 
@@ -307,6 +314,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if not keep_net:  # what the net_ was built from: sklearn_rrae.load builds it again
             self._net_plan = dataclasses.replace(plan, train_rows=None, valid_rows=None)
         self._record_curves(net.history[epochs_before:], first_pass)
+        self._warn_of(net.history[epochs_before:])
         kept_on_validation = (
             self.start_validation_score_ is not None
             and self.best_validation_score_ == self.start_validation_score_

@@ -112,8 +112,9 @@ def test_a_budget_below_auto_warns_that_the_rank_may_be_too_low(X_small):
     # short budget that loss is still falling, every rank reaches the target, and the
     # rank found is too low (the digits: 6 at 60 epochs, 12 at "auto").
     params = dict(max_components=4, random_state=0, early_stopping=False, latent_dim=16, batch_size=32)
-    with pytest.warns(ConvergenceWarning, match="raise max_epochs"):
+    with pytest.warns(ConvergenceWarning, match="raise max_epochs") as record:
         AdaptiveRRAETransformer(max_epochs=8, hidden_layer_sizes=(32,), **params).fit(X_small)
+    assert record[0].filename == __file__  # it points at the caller's fit
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         AdaptiveRRAETransformer(hidden_layer_sizes=(8,), **params).fit(X_small)  # "auto": 1000 epochs
