@@ -96,7 +96,9 @@ class AdaptiveRRAETransformer(BaseRRAE):
         the rank schedule has reached its final phase: until then the rank
         still changes, and the count, the best score and the best weights
         start over at every epoch (the PCA start is then no longer a
-        candidate).
+        candidate). Unlike :class:`RRAETransformer`, the weights validated are
+        those of the last step, not an average over the steps: under the rank
+        schedule the steps train different ranks.
 
     validation_fraction : float, default=0.1
         Fraction of the samples held out when early stopping is on.

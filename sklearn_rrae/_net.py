@@ -17,6 +17,7 @@ from ._distributed import AverageGradients, GlobalEpochLoss, global_rank_truncat
 from ._linear_start import pca_start
 from ._module import RRAEModule
 from ._training_net import TrainingNet
+from ._weight_average import WeightAverage
 
 
 def fork_rng(device):
@@ -43,7 +44,7 @@ def new_net(
 
     ``params`` are the estimator's parameters (``lr``, ``optimizer``, ``verbose``,
     ``callbacks``, ``tol``), ``schedule`` its own callbacks (a rank schedule),
-    ``valid`` the validation rows (early stopping) or None; ``to_data_units``
+    ``valid`` the validation rows (early stopping, on an average of the weights) or None; ``to_data_units``
     turns a model-unit loss into the data's units; ``truncation`` (and
     ``eval_truncation``, for the validation batches) are the module's; ``start_axes`` (the PCA start's
     principal axes, or None) wraps the networks so that they start as PCA;
@@ -66,6 +67,8 @@ def new_net(
     # epoch); the early stopping reads what the schedule records.
     callbacks += list(schedule)
     if valid is not None:
+        if not schedule:  # under a rank schedule the steps train other ranks: no average of them
+            callbacks.append(("weight_average", WeightAverage()))
         stopping = ValidationEarlyStopping(plan.patience, params["tol"], score_start=start_axes is not None)
         callbacks.append(("early_stopping", stopping))
     elif start_axes is not None and start_check_rows is not None and not schedule and not plan.distributed:
