@@ -14,10 +14,8 @@ swiss roll at its PCA start (1.000), and a decay of 0.9 per epoch lost breast
 cancer k = 2 (1.000); benchmarks/NOTES.md.
 """
 
-from copy import deepcopy
-
+import torch
 from skorch.callbacks import Callback
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 DECAY = 0.98
 
@@ -25,14 +23,15 @@ DECAY = 0.98
 class WeightAverage(Callback):
     """Validate (and end training with) an exponential average of the weights over the steps.
 
-    After every training step the weights are averaged in, ``decay`` the
-    weight of the average so far. At the first validation batch of an epoch the
-    average replaces the trained weights in the module: the validation loss, the
-    early stopping's choice and its copy of the best weights are the average's.
-    The next epoch trains on from the trained weights. A call ends with the
-    average in the module; a next call (``n_init``'s kept start) trains on from
-    it and averages anew. Without validation batches the module is never
-    swapped.
+    After every training step the parameters are averaged in, ``decay`` the
+    weight of the average so far (the first step's parameters start it). At
+    the first validation batch of an epoch the average replaces the trained
+    parameters in the module: the validation loss, the early stopping's choice
+    and its copy of the best weights are the average's. The next epoch trains
+    on from the trained parameters. A call ends with the average in the
+    module; a next call (``n_init``'s kept start) trains on from it and
+    averages anew. Without validation batches the module is never swapped.
+    Buffers (a custom module's batch-norm statistics) are not averaged.
     """
 
     reads_batch_history = False  # TrainingNet's fast path: this callback reads no batch record
@@ -41,29 +40,36 @@ class WeightAverage(Callback):
         self.decay = decay
 
     def on_train_begin(self, net, **kwargs):
+        self._params = None  # the module's parameters, in place: the optimizer holds these tensors
         self._average = None
-        self._trained = None  # the weights training goes on from, while the average is in the module
-
-    def on_epoch_begin(self, net, **kwargs):
-        if self._trained is not None:
-            net.module_.load_state_dict(self._trained)
-            self._trained = None
+        self._trained = None  # the trained parameters, while the average is in the module
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if not training:
             return
-        if self._average is None:
-            self._average = AveragedModel(
-                net.module_, use_buffers=True, multi_avg_fn=get_ema_multi_avg_fn(self.decay)
-            )
-        self._average.update_parameters(net.module_)  # the first call copies
+        with torch.no_grad():
+            if self._average is None:
+                self._params = [p for p in net.module_.parameters()]
+                self._average = [p.detach().clone() for p in self._params]
+            else:
+                # One fused update: torch.optim.swa_utils.AveragedModel's update_parameters
+                # cost 1.5 ms a step on the digits (0.90 s for 595 steps, in a 9.3 s training loop),
+                # this 0.28 ms (0.165 s; cProfile of one digits fit at k = 5).
+                torch._foreach_lerp_(self._average, self._params, 1 - self.decay)
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self._trained is not None:  # train on from the trained parameters, not the average
+            with torch.no_grad():
+                torch._foreach_copy_(self._params, self._trained)
+            self._trained = None
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         if training or self._trained is not None or self._average is None:
             return
-        self._trained = deepcopy(net.module_.state_dict())
-        net.module_.load_state_dict(self._average.module.state_dict())
+        with torch.no_grad():
+            self._trained = [p.detach().clone() for p in self._params]
+            torch._foreach_copy_(self._params, self._average)
 
     def on_train_end(self, net, **kwargs):
-        # The fitted net_ keeps (and pickles) neither the average's copy nor the trained weights.
-        self._average = self._trained = None
+        # The fitted net_ keeps (and pickles) neither the average nor the trained parameters.
+        self._params = self._average = self._trained = None
