@@ -77,8 +77,10 @@ def main():
         results = {name: measure(paths[name], n_rows, args.max_epochs) for name, n_rows in rows.items()}
     large_bytes = args.rows * N_FEATURES * 4
     print(f"machine: {machine()}")
-    print(f"settings: RRAETransformer(n_components=10, max_epochs={args.max_epochs}, random_state=0, "
-          f"device='cpu'), 1 torch thread, np.memmap mode='r'")
+    print(
+        f"settings: RRAETransformer(n_components=10, max_epochs={args.max_epochs}, random_state=0, "
+        f"device='cpu'), 1 torch thread, np.memmap mode='r'"
+    )
     print("| memmap | size (MB) | peak RSS (MB) | wall | fit |")
     print("|---|---|---|---|---|")
     for name, n_rows in rows.items():
@@ -86,8 +88,10 @@ def main():
         size = n_rows * N_FEATURES * 4 / 1e6
         print(f"| {n_rows} x {N_FEATURES} float32 | {size:.0f} | {peak / 1e6:.0f} | {wall} | {out} |")
     extra = results["large"][0] - results["small"][0]
-    print(f"peak RSS difference: {extra / 1e6:.0f} MB = {100 * extra / large_bytes:.1f} % of the "
-          f"{large_bytes / 1e6:.0f} MB memmap (target < 25 %)")
+    print(
+        f"peak RSS difference: {extra / 1e6:.0f} MB = {100 * extra / large_bytes:.1f} % of the "
+        f"{large_bytes / 1e6:.0f} MB memmap (target < 25 %)"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,13 @@ numpydoc_class_members_toctree = False
 numpydoc_validation_checks = {"GL08", "SS01", "PR01", "PR02", "PR07", "RT01", "RT03", "SA01", "EX01"}
 numpydoc_validation_exclude = {
     # Methods inherited from scikit-learn and Python: documented upstream.
-    r"\.get_params$", r"\.set_params$", r"\.set_output$", r"\.fit_transform$",
-    r"\.get_feature_names_out$", r"\.get_metadata_routing$", r"\.__init__$",
+    r"\.get_params$",
+    r"\.set_params$",
+    r"\.set_output$",
+    r"\.fit_transform$",
+    r"\.get_feature_names_out$",
+    r"\.get_metadata_routing$",
+    r"\.__init__$",
     # Methods of the estimators: their class docstring carries See Also and Examples.
     r"\.(fit|transform|inverse_transform|score|score_samples|initialize|on_\w+)$",
     r"\.module_$",

@@ -48,8 +48,10 @@ def relative_error(model, X):
 
 
 pca = PCA(n_components=model.n_components_).fit(X_train)
-print(f"relative error on test signals: adaptive RRAE {relative_error(model, X_test):.1%}, "
-      f"PCA {relative_error(pca, X_test):.1%}")
+print(
+    f"relative error on test signals: adaptive RRAE {relative_error(model, X_test):.1%}, "
+    f"PCA {relative_error(pca, X_test):.1%}"
+)
 
 # %%
 # Rank and loss against the epoch

@@ -57,7 +57,7 @@ def step_seconds(channels, layout, n_steps=5):
 
 
 def parse(spec):
-    """"16,64,128" -> the same tuple for both networks; "A/B" -> encoder A, decoder B."""
+    """ "16,64,128" -> the same tuple for both networks; "A/B" -> encoder A, decoder B."""
     encoder, _, decoder = spec.partition("/")
     channels = [tuple(int(c) for c in side.split(",")) for side in (encoder, decoder or encoder)]
     return tuple(channels)
