@@ -49,7 +49,7 @@ class WeightAverage(Callback):
             return
         with torch.no_grad():
             if self._average is None:
-                self._params = [p for p in net.module_.parameters()]
+                self._params = list(net.module_.parameters())
                 self._average = [p.detach().clone() for p in self._params]
             else:
                 # One fused update: torch.optim.swa_utils.AveragedModel's update_parameters
