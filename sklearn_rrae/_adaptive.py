@@ -141,6 +141,12 @@ class AdaptiveRRAETransformer(BaseRRAE):
         epochs for the built-in MLP on data of more than 10,000 rows, none
         otherwise).
 
+    decoder_dropout : float in [0, 1), default=0.0
+        Dropout after each hidden layer of the built-in MLP decoder while
+        training, as in :class:`RRAETransformer` (not measured under the rank
+        schedule, whose stagnation test reads the training loss that dropout
+        makes noisier).
+
     **kwargs : dict
         Parameters routed skorch-style: ``optimizer__<name>``,
         ``encoder__<name>``, ``decoder__<name>``.
@@ -293,6 +299,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
         decoder=None,
         density=None,
         decoder_epochs="auto",
+        decoder_dropout=0.0,
         **kwargs,
     ):
         self.max_components = max_components
@@ -321,6 +328,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
             decoder=decoder,
             density=density,
             decoder_epochs=decoder_epochs,
+            decoder_dropout=decoder_dropout,
             **kwargs,
         )
 

@@ -113,6 +113,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "decoder": [type, torch.nn.Module, None],
         "density": [HasMethods(["fit", "sample"]), None],
         "decoder_epochs": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "decoder_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -142,6 +143,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         decoder=None,
         density=None,
         decoder_epochs="auto",
+        decoder_dropout=0.0,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -168,6 +170,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.decoder = decoder
         self.density = density
         self.decoder_epochs = decoder_epochs
+        self.decoder_dropout = decoder_dropout
         self._extra_params = kwargs
 
     # -- routed parameters (``optimizer__weight_decay=...``, ``encoder__channels=...``) --

@@ -24,13 +24,20 @@ NETWORK_ARGUMENTS = {"n_features": "the data", "latent_dim": "latent_dim", "inpu
 _CHECK_ROWS = 2
 
 
-def make_mlp(n_in, hidden_layer_sizes, n_out, activation):
-    """A plain MLP: Linear layers with ``activation`` between them, linear output."""
+def make_mlp(n_in, hidden_layer_sizes, n_out, activation, dropout=0.0):
+    """A plain MLP: Linear layers with ``activation`` between them, linear output.
+
+    ``dropout`` > 0 puts an ``nn.Dropout`` after each hidden activation, in the
+    activation's slot (``Sequential(activation, Dropout)``), so that the Linear
+    layers keep their indices: the weights' names are those of the same MLP
+    without dropout, and a file saved before dropout existed still loads.
+    """
     sizes = [n_in, *hidden_layer_sizes, n_out]
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         if i > 0:
-            layers.append(ACTIVATIONS[activation]())
+            nonlinearity = ACTIVATIONS[activation]()
+            layers.append(nn.Sequential(nonlinearity, nn.Dropout(dropout)) if dropout else nonlinearity)
         layers.append(nn.Linear(a, b))
     return nn.Sequential(*layers)
 
@@ -50,6 +57,9 @@ class NetworkSpec:
     decoder: object
     encoder_kwargs: dict
     decoder_kwargs: dict
+    # Dropout after each hidden activation of the built-in MLP decoder (0: none).
+    # A default, so that files saved before it existed load as they were fitted.
+    decoder_dropout: float = 0.0
 
     def build(self):
         """The (encoder, decoder) pair to train, checked on a dummy batch.
@@ -110,7 +120,7 @@ def _mlp_decoder(spec):
     sizes = spec.decoder_hidden_layer_sizes
     if sizes is None:
         sizes = tuple(reversed(spec.hidden_layer_sizes))
-    return make_mlp(spec.latent_dim, sizes, spec.n_features, spec.activation)
+    return make_mlp(spec.latent_dim, sizes, spec.n_features, spec.activation, spec.decoder_dropout)
 
 
 def _cnn_encoder(spec):

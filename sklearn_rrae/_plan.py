@@ -215,6 +215,18 @@ def _resolve_decoder_epochs(params, rank, n_samples, n_epochs, distributed, incr
     return epochs
 
 
+def _check_decoder_dropout(params):
+    """``decoder_dropout``, which only the built-in MLP decoder takes."""
+    dropout = float(params["decoder_dropout"])
+    if dropout and (params["architecture"] != "mlp" or params["decoder"] is not None):
+        raise ValueError(
+            f"decoder_dropout={dropout} applies to the built-in MLP decoder; the decoder here is "
+            f"{'the built-in CNN' if params['decoder'] is None else 'a custom network'}. Put dropout in "
+            f"a decoder of your own, or leave decoder_dropout=0."
+        )
+    return dropout
+
+
 def _split_rows(n_samples, fraction, seed, rank):
     """(training rows, validation rows), a split seeded by ``seed``."""
     try:
@@ -351,6 +363,7 @@ def plan_training(
         decoder=params["decoder"],
         encoder_kwargs=routed(extra, "encoder"),
         decoder_kwargs=routed(extra, "decoder"),
+        decoder_dropout=_check_decoder_dropout(params),
     )
     return TrainingPlan(
         device=device,

@@ -239,6 +239,21 @@ class RRAETransformer(BaseRRAE):
         With ``nested=True`` the stage trains every rank, as training does. Not
         run by :meth:`partial_fit`, nor with ``n_components=None``.
 
+    decoder_dropout : float in [0, 1), default=0.0
+        Dropout (``torch.nn.Dropout``) after each hidden layer of the built-in
+        MLP decoder while training; off in :meth:`transform`,
+        :meth:`inverse_transform`, :meth:`sample` and on the validation rows.
+        A regulariser for small, noisy data with more features than rows, where
+        the decoder can memorise each training row: on Olivetti faces at k=5
+        (288 training images of 4,096 pixels, seeds 0-2) 0.3 gave a held-out
+        MSE of 0.78 x PCA's against 0.81 x without it, for about 2.3 x the fit
+        time (training runs longer). Not the default: on noise-free simulated
+        signals it costs accuracy (the paper's 2-D Gaussian blob at k=2: 6.2 %
+        relative error against 2.1 %), and on data with few features it undoes
+        the gains of the defaults (the swiss roll, breast cancer at k=2). Only
+        for the built-in MLP decoder: a value above 0 with
+        ``architecture="cnn"`` or a custom ``decoder`` raises a ValueError.
+
     n_init : int, default=1
         Number of training starts from different random weights (like
         ``KMeans(n_init)``). Each start trains for a fifth of the epochs; the
@@ -458,6 +473,7 @@ class RRAETransformer(BaseRRAE):
         decoder=None,
         density=None,
         decoder_epochs="auto",
+        decoder_dropout=0.0,
         n_init=1,
         nested=False,
         **kwargs,
@@ -490,6 +506,7 @@ class RRAETransformer(BaseRRAE):
             decoder=decoder,
             density=density,
             decoder_epochs=decoder_epochs,
+            decoder_dropout=decoder_dropout,
             **kwargs,
         )
 
