@@ -14,6 +14,8 @@ from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
 
 from .conftest import FAST
 
+_NEEDS_SAFETENSORS = "save/load need safetensors: pip install 'sklearn-rrae[export]' (.ci/run does)"
+
 
 def _dropouts(module):
     return [m.p for m in module.modules() if isinstance(m, nn.Dropout)]
@@ -98,8 +100,7 @@ def _without(tree, name):
 
 @pytest.mark.filterwarnings("ignore::sklearn_rrae.LinearStartKeptWarning")
 def test_a_file_saved_before_decoder_dropout_loads_without_it(X_small):
-    reason = "save/load need safetensors: pip install 'sklearn-rrae[export]' (.ci/run does)"
-    pytest.importorskip("safetensors", reason=reason)
+    pytest.importorskip("safetensors", reason=_NEEDS_SAFETENSORS)
     model = _fit(X_small, early_stopping=False)
     buffer = io.BytesIO()
     sklearn_rrae.save(model, buffer)
@@ -117,3 +118,13 @@ def test_a_file_saved_before_decoder_dropout_loads_without_it(X_small):
     np.testing.assert_array_equal(loaded.transform(X_small), model.transform(X_small))
     # It can train on: partial_fit on the rebuilt net.
     loaded.partial_fit(X_small)
+
+
+def test_a_saved_model_comes_back_with_its_dropout(X_small):
+    pytest.importorskip("safetensors", reason=_NEEDS_SAFETENSORS)
+    model = _fit(X_small, decoder_dropout=0.3, init="random")
+    buffer = io.BytesIO()
+    sklearn_rrae.save(model, buffer)
+    buffer.seek(0)
+    loaded = sklearn_rrae.load(buffer)
+    assert _dropouts(loaded.net_.module_.decoder) == [0.3]  # partial_fit trains on as it was fitted

@@ -42,6 +42,8 @@ MODELS = {
     "mlp": dict(n_components=5),
     "cnn": dict(n_components=5, architecture="cnn", input_shape=(8, 8)),
     "adaptive": dict(),
+    # Dropout is training-only: the exported graph must be the evaluation-mode decoder.
+    "mlp-decoder-dropout": dict(n_components=5, decoder_dropout=0.5, init="random"),
 }
 
 

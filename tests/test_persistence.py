@@ -82,6 +82,9 @@ CASES = {
         **FAST,
     ),
     "plain-autoencoder": lambda: RRAETransformer(n_components=None, random_state=0, **FAST),
+    "decoder-dropout": lambda: RRAETransformer(
+        n_components=3, decoder_dropout=0.3, init="random", random_state=0, **FAST
+    ),
     "nested-n_init": lambda: RRAETransformer(n_components=3, nested=True, n_init=2, random_state=0, **FAST),
     "adaptive": lambda: AdaptiveRRAETransformer(random_state=0, **{**FAST, "max_epochs": 8}),
     "kernel-density": lambda: RRAETransformer(
