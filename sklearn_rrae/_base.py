@@ -324,6 +324,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         )
         kept_on_training = bool(net.history[-1].get("start_kept", False)) if len(net.history) else False
         start_kept = kept_on_validation or kept_on_training
+        if not first_pass:
+            # A warm start scores the model it continues from as its start: keeping that
+            # model leaves the fit as it was, PCA's solution only if it was one before.
+            start_kept = start_kept and getattr(self, "start_kept_", False)
         self.start_kept_ = start_kept
         if start_kept:
             judged = (

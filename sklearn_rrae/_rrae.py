@@ -361,7 +361,8 @@ class RRAETransformer(BaseRRAE):
 
     start_validation_score_ : float or None
         With early stopping and the PCA start, the validation score of the
-        model before training: PCA's solution. ``best_validation_score_`` above
+        model before training: PCA's solution (after a warm start, the model
+        it continued from). ``best_validation_score_`` above
         it says how much the network learned beyond PCA; equal to it, that it
         found nothing (a :class:`~sklearn_rrae.LinearStartKeptWarning` was
         raised). None otherwise.
@@ -370,7 +371,8 @@ class RRAETransformer(BaseRRAE):
         Whether the fitted model is its PCA start (``init``): training did not
         beat it on the validation rows, or, without early stopping, on the
         training rows (a :class:`~sklearn_rrae.LinearStartKeptWarning` was
-        raised). Always False without the PCA start.
+        raised). Always False without the PCA start. A warm start that beats
+        nothing keeps the model it continued from, and this attribute as it was.
 
     latent_gram_ : ndarray of shape (latent_dim, latent_dim)
         After :meth:`partial_fit` only: the running sum of ``Z.T @ Z`` over the

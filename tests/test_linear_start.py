@@ -238,6 +238,31 @@ def test_warm_start_and_partial_fit_continue_from_the_pca_start(X_small):
     assert np.isfinite(streamed.transform(X_small)).all()
 
 
+def test_a_warm_start_that_beats_nothing_leaves_the_fit_as_it_was():
+    # A warm start scores the model it continues from as its start. Keeping a trained
+    # model is not keeping the PCA start: no warning, start_kept_ stays False.
+    t = np.random.RandomState(0).uniform(0, 3, size=300)
+    X = np.stack([np.sin(t * f) for f in (1, 2, 3)] + [np.cos(t * f) for f in (1, 2, 3)], axis=1)
+    params = dict(n_components=1, latent_dim=16, hidden_layer_sizes=(32,), batch_size=64, max_epochs=100)
+    trained = RRAETransformer(early_stopping=True, random_state=2, **params).fit(X)
+    assert not trained.start_kept_  # this seed trains past its start
+    codes = trained.transform(X)
+    trained.set_params(warm_start=True, lr=1e-12, max_epochs=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinearStartKeptWarning)
+        trained.fit(X)
+    assert not trained.start_kept_
+    assert trained.best_validation_score_ == trained.start_validation_score_  # nothing beat it
+    np.testing.assert_allclose(trained.transform(X), codes, rtol=1e-6, atol=1e-6)
+    # A fit that ended at its PCA start is still PCA's after such a warm start, and says so.
+    with pytest.warns(LinearStartKeptWarning):
+        kept = RRAETransformer(early_stopping=True, random_state=1, **params).fit(X)
+    kept.set_params(warm_start=True, lr=1e-12, max_epochs=5)
+    with pytest.warns(LinearStartKeptWarning):
+        kept.fit(X)
+    assert kept.start_kept_
+
+
 def test_n_init_keeps_the_start_a_candidate_across_its_calls():
     # n_init trains the kept start in two calls; the early stopping's record of
     # the PCA start and of the best epoch carries over from the first call.
