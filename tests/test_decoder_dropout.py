@@ -1,20 +1,13 @@
-"""decoder_dropout: where it puts dropout, that it acts in training only, and files from before it."""
-
-import io
-import json
-import zipfile
+"""decoder_dropout: where it puts dropout, and that it acts in training only (files: test_persistence)."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-import sklearn_rrae
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
 
 from .conftest import FAST
-
-_NEEDS_SAFETENSORS = "save/load need safetensors: pip install 'sklearn-rrae[export]' (.ci/run does)"
 
 
 def _dropouts(module):
@@ -87,44 +80,3 @@ def test_dropout_outside_the_built_in_mlp_decoder_is_refused(X_small, params, ma
 def test_invalid_values_name_the_parameter(X_small, value):
     with pytest.raises((ValueError, TypeError), match="decoder_dropout"):
         _fit(X_small, decoder_dropout=value)
-
-
-def _without(tree, name):
-    """The document ``tree`` without the (name, value) pairs called ``name`` (a file from before it)."""
-    if isinstance(tree, dict):
-        return {k: _without(v, name) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_without(v, name) for v in tree if not (isinstance(v, list) and v and v[0] == name)]
-    return tree
-
-
-@pytest.mark.filterwarnings("ignore::sklearn_rrae.LinearStartKeptWarning")
-def test_a_file_saved_before_decoder_dropout_loads_without_it(X_small):
-    pytest.importorskip("safetensors", reason=_NEEDS_SAFETENSORS)
-    model = _fit(X_small, early_stopping=False)
-    buffer = io.BytesIO()
-    sklearn_rrae.save(model, buffer)
-    with zipfile.ZipFile(buffer) as archive:
-        document = json.loads(archive.read("model.json"))
-        arrays = archive.read("arrays.safetensors")
-    assert "decoder_dropout" in json.dumps(document)
-    old = io.BytesIO()
-    with zipfile.ZipFile(old, "w") as archive:
-        archive.writestr("model.json", json.dumps(_without(document, "decoder_dropout")))
-        archive.writestr("arrays.safetensors", arrays)
-    old.seek(0)
-    loaded = sklearn_rrae.load(old)
-    assert loaded._net_plan.network.decoder_dropout == 0.0
-    np.testing.assert_array_equal(loaded.transform(X_small), model.transform(X_small))
-    # It can train on: partial_fit on the rebuilt net.
-    loaded.partial_fit(X_small)
-
-
-def test_a_saved_model_comes_back_with_its_dropout(X_small):
-    pytest.importorskip("safetensors", reason=_NEEDS_SAFETENSORS)
-    model = _fit(X_small, decoder_dropout=0.3, init="random")
-    buffer = io.BytesIO()
-    sklearn_rrae.save(model, buffer)
-    buffer.seek(0)
-    loaded = sklearn_rrae.load(buffer)
-    assert _dropouts(loaded.net_.module_.decoder) == [0.3]  # partial_fit trains on as it was fitted

@@ -261,6 +261,31 @@ def test_a_document_naming_a_function_runs_nothing(saved, tmp_path, name, value,
     assert not marker.exists()
 
 
+def _without(tree, name):
+    """The document ``tree`` without the (name, value) pairs called ``name``."""
+    if isinstance(tree, dict):
+        return {k: _without(v, name) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_without(v, name) for v in tree if not (isinstance(v, list) and v and v[0] == name)]
+    return tree
+
+
+def test_a_file_saved_before_decoder_dropout_loads_without_it(saved, X_small):
+    document, arrays = saved
+    assert "decoder_dropout" in json.dumps(document)
+    loaded = sklearn_rrae.load(_file(_without(document, "decoder_dropout"), arrays))
+    assert loaded._net_plan.network.decoder_dropout == 0.0
+    as_saved = sklearn_rrae.load(_file(document, arrays))
+    np.testing.assert_array_equal(loaded.transform(X_small), as_saved.transform(X_small))
+    loaded.partial_fit(X_small)  # it trains on, on the rebuilt net
+
+
+def test_a_saved_model_comes_back_with_its_dropout(X_small):
+    model = CASES["decoder-dropout"]().fit(X_small)
+    dropouts = [m.p for m in _round_trip(model).net_.module_.decoder.modules() if isinstance(m, nn.Dropout)]
+    assert dropouts == [0.3]  # partial_fit trains on as it was fitted
+
+
 def test_an_estimator_class_that_is_not_ours_is_refused(saved, tmp_path):
     document, arrays = saved
     document["class"] = "subprocess.Popen"

@@ -23,7 +23,7 @@ from pathlib import Path
 from sklearn.decomposition import PCA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import digits, machine, relative_error  # noqa: E402
+from _common import digits, machine, reconstruction_error  # noqa: E402
 from paper import SYNTHETIC  # noqa: E402
 from pca_panel import breast_cancer, iris, olivetti, reconstruction_mse, swiss_roll  # noqa: E402
 
@@ -42,10 +42,7 @@ def _data(name, k):
     (problem,) = [row for row in SYNTHETIC if row[0] == PAPER[name]]
     X_train, X_test, _, _ = problem[1]()
 
-    def error(model):
-        return f"{100 * relative_error(X_test, model.inverse_transform(model.transform(X_test))):.2f} %"
-
-    return X_train, error, problem[3]
+    return X_train, lambda model: f"{100 * reconstruction_error(model, X_test):.2f} %", problem[3]
 
 
 def main():
