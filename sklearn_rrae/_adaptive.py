@@ -139,13 +139,16 @@ class AdaptiveRRAETransformer(BaseRRAE):
         Epochs of the decoder's second stage on the global basis of the rank
         found, as in :class:`RRAETransformer` ("auto": half of the training
         epochs for the built-in MLP on data of more than 10,000 rows, none
-        otherwise).
+        otherwise; the stage with dropout of wide validated data follows a
+        PCA start, which the adaptive estimator does not make).
 
-    decoder_dropout : float in [0, 1), default=0.0
-        Dropout after each hidden layer of the built-in MLP decoder while
-        training, as in :class:`RRAETransformer` (not measured under the rank
-        schedule, whose stagnation test reads the training loss that dropout
-        makes noisier).
+    decoder_dropout : float in [0, 1) or "auto", default="auto"
+        Dropout after each hidden layer of the built-in MLP decoder, as in
+        :class:`RRAETransformer` ("auto": none here, since the adaptive
+        estimator starts from random weights and the stage with dropout
+        follows a PCA start only). A number sets the rate in training and in
+        the second stage, which is not measured under the rank schedule, whose
+        stagnation test reads the training loss that dropout makes noisier.
 
     **kwargs : dict
         Parameters routed skorch-style: ``optimizer__<name>``,
@@ -299,7 +302,7 @@ class AdaptiveRRAETransformer(BaseRRAE):
         decoder=None,
         density=None,
         decoder_epochs="auto",
-        decoder_dropout=0.0,
+        decoder_dropout="auto",
         **kwargs,
     ):
         self.max_components = max_components

@@ -113,7 +113,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "decoder": [type, torch.nn.Module, None],
         "density": [HasMethods(["fit", "sample"]), None],
         "decoder_epochs": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "decoder_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "decoder_dropout": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -143,7 +143,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         decoder=None,
         density=None,
         decoder_epochs="auto",
-        decoder_dropout=0.0,
+        decoder_dropout="auto",
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -358,6 +358,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                     train,
                     valid,
                     epochs=plan.decoder_epochs,
+                    dropout=plan.decoder_stage_dropout,
                     nested=self._decodes_every_rank(),
                     seed=plan.seed,
                     params=super().get_params(deep=False),

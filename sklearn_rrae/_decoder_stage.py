@@ -11,9 +11,15 @@ epochs; ``benchmarks/NOTES.md``): held-out MSE 2.8 % lower, Fréchet distance of
 
 It runs on skorch like the first stage, with the same callbacks: the
 divergence guard, the losses in data units and, when the fit has validation
-rows, the early stopping with the decoder as it was before the stage as a
-candidate (kept unless an epoch beats it beyond noise).
+rows, the average of the weights and the early stopping with the decoder as it
+was before the stage as a candidate (kept unless an epoch beats it beyond noise).
+That test is what lets the validated stage train with dropout in the decoder
+(``decoder_dropout="auto"``): on Olivetti faces at k = 5 it took the held-out MSE
+from 0.81 to 0.78 x PCA's, and where dropout does not help (the digits, the swiss
+roll, noise-free signals) the decoder the stage started from comes back.
 """
+
+import contextlib
 
 import torch
 from skorch.callbacks import ProgressBar
@@ -21,8 +27,10 @@ from torch import nn
 
 from ._callbacks import DataUnitsLoss, DivergenceGuard, ValidationEarlyStopping
 from ._net import training_settings
+from ._networks import dropout_rate
 from ._training_net import TrainingNet
 from ._truncation import nested_ranks
+from ._weight_average import WeightAverage
 
 
 class DecoderOnCodes(nn.Module):
@@ -87,12 +95,15 @@ def encoded_codes(module, rows):
         return torch.cat([module.to_codes(chunk) for chunk in rows.chunks()])
 
 
-def train_decoder(module, train, valid, *, epochs, nested, seed, params, plan, to_data_units):
+def train_decoder(module, train, valid, *, epochs, dropout, nested, seed, params, plan, to_data_units):
     """Train ``module.decoder`` on the codes of ``train`` (``valid``: validation rows or None).
 
-    ``params`` are the estimator's (``lr``, ``optimizer``, ``tol``, ``verbose``),
-    ``plan`` its :class:`~sklearn_rrae._plan.TrainingPlan` (batch size, patience,
-    device, optimizer arguments). Returns the stage's history rows; the decoder's
+    ``dropout``: the rate of the built-in MLP decoder's dropout layers during the
+    stage (they go back to training's rate after it); None: another decoder,
+    whose layers are left as they are. ``params`` are the
+    estimator's (``lr``, ``optimizer``, ``tol``, ``verbose``), ``plan`` its
+    :class:`~sklearn_rrae._plan.TrainingPlan` (batch size, patience, device,
+    optimizer arguments). Returns the stage's history rows; the decoder's
     weights are those of the epoch kept.
     """
     train = CodedRows(encoded_codes(module, train), train)
@@ -102,6 +113,7 @@ def train_decoder(module, train, valid, *, epochs, nested, seed, params, plan, t
     if params["verbose"]:
         callbacks.append(("progress_bar", ProgressBar()))
     if valid is not None:
+        callbacks.append(("weight_average", WeightAverage()))
         callbacks.append(("early_stopping", ValidationEarlyStopping(plan.patience, params["tol"], True)))
     torch.manual_seed(seed)
     net = TrainingNet(
@@ -110,6 +122,7 @@ def train_decoder(module, train, valid, *, epochs, nested, seed, params, plan, t
         **training_settings(plan, params, seed, callbacks, valid),
     ).initialize()
     # The net's parameters are the decoder's only; the PCA start's map is a buffer.
-    net.partial_fit(train)
+    with contextlib.nullcontext() if dropout is None else dropout_rate(module.decoder, dropout):
+        net.partial_fit(train)
     module.eval()
     return list(net.history)

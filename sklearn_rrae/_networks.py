@@ -6,6 +6,7 @@ to the builders of its two networks. A network given as a class or an instance
 side; either way the pair is checked on a dummy batch before training.
 """
 
+import contextlib
 import copy
 import inspect
 from dataclasses import dataclass
@@ -24,22 +25,44 @@ NETWORK_ARGUMENTS = {"n_features": "the data", "latent_dim": "latent_dim", "inpu
 _CHECK_ROWS = 2
 
 
-def make_mlp(n_in, hidden_layer_sizes, n_out, activation, dropout=0.0):
+def make_mlp(n_in, hidden_layer_sizes, n_out, activation, dropout=None):
     """A plain MLP: Linear layers with ``activation`` between them, linear output.
 
-    ``dropout`` > 0 puts an ``nn.Dropout`` after each hidden activation, in the
-    activation's slot (``Sequential(activation, Dropout)``), so that the Linear
-    layers keep their indices: the weights' names are those of the same MLP
-    without dropout, and a file saved before dropout existed still loads.
+    ``dropout`` (a float, 0 included) puts an ``nn.Dropout`` of that rate after
+    each hidden activation, in the activation's slot (``Sequential(activation,
+    Dropout)``), so that the Linear layers keep their indices: the weights' names
+    are those of the same MLP without dropout, and a file saved before dropout
+    existed still loads. The built-in decoder always has them (None: none), so
+    that the decoder's second stage can set its own rate (:func:`dropout_rate`).
     """
     sizes = [n_in, *hidden_layer_sizes, n_out]
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         if i > 0:
             nonlinearity = ACTIVATIONS[activation]()
-            layers.append(nn.Sequential(nonlinearity, nn.Dropout(dropout)) if dropout else nonlinearity)
+            layers.append(
+                nonlinearity if dropout is None else nn.Sequential(nonlinearity, nn.Dropout(dropout))
+            )
         layers.append(nn.Linear(a, b))
     return nn.Sequential(*layers)
+
+
+@contextlib.contextmanager
+def dropout_rate(network, p):
+    """Within the block, every ``nn.Dropout`` of ``network`` drops a fraction ``p``; then as before.
+
+    For the built-in MLP decoder only: its dropout layers are the package's own
+    (:func:`make_mlp`), where a custom network's would be its author's choice.
+    """
+    layers = [m for m in network.modules() if isinstance(m, nn.Dropout)]
+    before = [m.p for m in layers]
+    for m in layers:
+        m.p = p
+    try:
+        yield
+    finally:
+        for m, rate in zip(layers, before, strict=True):
+            m.p = rate
 
 
 @dataclass(frozen=True)
@@ -57,8 +80,9 @@ class NetworkSpec:
     decoder: object
     encoder_kwargs: dict
     decoder_kwargs: dict
-    # Dropout after each hidden activation of the built-in MLP decoder (0: none).
-    # A default, so that files saved before it existed load as they were fitted.
+    # Dropout after each hidden activation of the built-in MLP decoder while training
+    # (0: none; the second stage may set its own rate). A default, so that files saved
+    # before it existed load as they were fitted.
     decoder_dropout: float = 0.0
 
     def build(self):

@@ -222,37 +222,52 @@ class RRAETransformer(BaseRRAE):
         components_)`` against the training rows, the encoder and the basis
         fixed (the codes of :meth:`transform` do not change). Training
         truncates each batch on its own singular vectors, inference decodes on
-        the global basis; this stage closes the gap (the authors' second stage).
-        With validation rows (``early_stopping``) the decoder as it was before
-        the stage is a candidate, kept unless an epoch beats it beyond noise,
-        and the stage stops early like training. ``0``: no second stage.
-        ``"auto"``: half of the training epochs (rounded up) for the built-in
-        MLP on data of more than 10,000 rows; none below, none for the CNN and
-        custom networks (not measured; the CNN's decoder is most of its
-        training step) and none after a fit that ended at the PCA start.
-        Measured on MNIST-20k at k = 10 (10 epochs, seeds 0-2): held-out MSE
-        2.8 % lower, Fréchet distance of :meth:`sample` 0.88-0.93 x, about 6.6 s
-        on 2 CPU cores (the fit 1.16-1.33 x longer; 10 more training epochs gain
-        as much and cost more). On small data it is
-        off: on the digits no epoch beat the decoder it started from, and
-        unvalidated it multiplied the shifted sine's error (17 rows) by 7.
-        With ``nested=True`` the stage trains every rank, as training does. Not
-        run by :meth:`partial_fit`, nor with ``n_components=None``.
+        the global basis; this stage closes the gap (the authors' second
+        stage). With validation rows (``early_stopping``) the decoder as it was
+        before the stage is a candidate, kept unless an epoch beats it beyond
+        noise (the stage validates an average of the weights, as training
+        does), and the stage stops early like training. ``0``: no second stage.
+        ``"auto"``, for the built-in MLP: after a PCA start, with validation
+        rows (by default, data of at most 10,000 rows) and more features than
+        training rows, 6 tenths of the training epochs (rounded up), with
+        dropout in the decoder (``decoder_dropout="auto"``); otherwise half of
+        the training epochs on data of more than 10,000 rows and none below.
+        None for the CNN and custom networks (not measured; the CNN's decoder
+        is most of its training step) and none after a fit that ended at the
+        PCA start. Measured on MNIST-20k at k = 10 (10 epochs, seeds 0-2):
+        held-out MSE 2.8 % lower, Fréchet distance of :meth:`sample` 0.88-0.93
+        x, about 6.6 s on 2 CPU cores (the fit 1.16-1.33 x longer; 10 more
+        training epochs gain as much and cost more). On Olivetti faces at k = 5
+        (288 training images of 4,096 pixels, seeds 0-2) the validated stage
+        with dropout took the held-out MSE from 0.81 to 0.78 x PCA's (fits of
+        about 20 s from 10 s); without dropout no stage epoch beat the decoder
+        it started from there, and with it none did on data with fewer features
+        than rows (the digits, the swiss roll, MNIST-1000, tabular data), which
+        it only made slower; unvalidated it multiplied the shifted sine's error
+        (17 rows) by 7. With ``nested=True`` the stage trains every rank, as
+        training does. Not run by :meth:`partial_fit`, nor with
+        ``n_components=None``.
 
-    decoder_dropout : float in [0, 1), default=0.0
+    decoder_dropout : float in [0, 1) or "auto", default="auto"
         Dropout (``torch.nn.Dropout``) after each hidden layer of the built-in
-        MLP decoder while training; off in :meth:`transform`,
-        :meth:`inverse_transform`, :meth:`sample` and on the validation rows.
-        A regulariser for small, noisy data with more features than rows, where
-        the decoder can memorise each training row: on Olivetti faces at k=5
-        (288 training images of 4,096 pixels, seeds 0-2) 0.3 gave a held-out
-        MSE of 0.78 x PCA's against 0.81 x without it, for about 2.3 x the fit
-        time (training runs longer). Not the default: on noise-free simulated
-        signals it costs accuracy (the paper's 2-D Gaussian blob at k=2: 6.2 %
-        relative error against 2.1 %), and on data with few features it undoes
-        the gains of the defaults (the swiss roll, breast cancer at k=2). Only
-        for the built-in MLP decoder: a value above 0 with
-        ``architecture="cnn"`` or a custom ``decoder`` raises a ValueError.
+        MLP decoder while it trains; off in :meth:`transform`,
+        :meth:`inverse_transform`, :meth:`sample` and on the validation rows. A
+        regulariser for small, noisy data with more features than rows, where
+        the decoder can memorise each training row. ``"auto"``: none in
+        training; 0.3 in a second stage (``decoder_epochs``) that validation
+        rows judge, on data with more features than training rows, after a PCA
+        start (``init``): the stage keeps the decoder it starts from unless
+        dropout's beats it beyond noise, so that where dropout does not help
+        (the paper's noise-free signals) the fit stays as it was. A number:
+        that rate in training and in the second stage. On Olivetti faces at k =
+        5, 0.3 from the first epoch gave 0.78 x PCA's held-out MSE, like
+        ``"auto"``, for a longer fit, but on noise-free simulated signals it
+        costs accuracy (the paper's 2-D Gaussian blob at k = 2: 6.2 % relative
+        error against 2.1 %), and on data with few features it undoes the gains
+        of the defaults (the swiss roll, breast cancer at k = 2). Only for the
+        built-in MLP decoder: a value above 0 with ``architecture="cnn"`` or a
+        custom ``decoder`` raises a ValueError; ``"auto"`` leaves a custom
+        decoder's own dropout alone.
 
     n_init : int, default=1
         Number of training starts from different random weights (like
@@ -475,7 +490,7 @@ class RRAETransformer(BaseRRAE):
         decoder=None,
         density=None,
         decoder_epochs="auto",
-        decoder_dropout=0.0,
+        decoder_dropout="auto",
         n_init=1,
         nested=False,
         **kwargs,

@@ -1,11 +1,16 @@
-"""decoder_dropout: where it puts dropout, and that it acts in training only (files: test_persistence)."""
+"""decoder_dropout: where it puts dropout, that it acts in training only, and "auto"'s second stage.
+
+Files: test_persistence; the stage's epochs: test_decoder_stage.
+"""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+import sklearn_rrae._decoder_stage as decoder_stage
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
+from sklearn_rrae._networks import dropout_rate
 
 from .conftest import FAST
 
@@ -22,7 +27,8 @@ def _fit(X, **params):
 @pytest.mark.parametrize(
     "params, expected",
     [
-        (dict(), []),  # off by default
+        # "auto": the layers are there at rate 0 (the second stage sets its own, then puts 0 back).
+        (dict(), [0.0]),
         # After each hidden activation of the decoder (here its two), never in the encoder.
         (dict(decoder_dropout=0.3, hidden_layer_sizes=(32, 32)), [0.3, 0.3]),
         (dict(decoder_dropout=0.1, init="random", early_stopping=True), [0.1]),
@@ -80,3 +86,82 @@ def test_dropout_outside_the_built_in_mlp_decoder_is_refused(X_small, params, ma
 def test_invalid_values_name_the_parameter(X_small, value):
     with pytest.raises((ValueError, TypeError), match="decoder_dropout"):
         _fit(X_small, decoder_dropout=value)
+
+
+def _validated_data(n_features=150):
+    """120 rows: enough for early_stopping="auto" to hold 12 out; with more features than the 108
+    training rows, "auto" runs the second stage with dropout."""
+    rng = np.random.RandomState(0)
+    return np.tanh(rng.normal(size=(120, 3)) @ rng.normal(size=(3, n_features)))
+
+
+def test_auto_drops_in_the_validated_second_stage_only(training_beats_its_start):
+    X = _validated_data()
+    auto = _fit(X, n_components=3, decoder_dropout="auto")
+    plan = auto._net_plan
+    assert plan.pca_start and auto.decoder_n_iter_ == 3 == len(
+        auto.decoder_validation_scores_
+    )  # ceil(0.6 * 5)
+    assert (plan.network.decoder_dropout, plan.decoder_stage_dropout) == (0.0, 0.3)
+    assert _dropouts(auto.net_.module_.decoder) == [0.0]  # training's rate is back after the stage
+    none = _fit(X, n_components=3, decoder_dropout=0.0)
+    assert none._net_plan.decoder_stage_dropout == 0.0
+    # The same first stage (no dropout in either), then different stages: dropout acted there.
+    np.testing.assert_array_equal(auto.loss_curve_, none.loss_curve_)
+    assert auto.decoder_loss_curve_ != none.decoder_loss_curve_
+    # Without validation rows nothing would judge the stage: no dropout there.
+    unvalidated = _fit(X, n_components=3, early_stopping=False, decoder_epochs=3)
+    assert unvalidated._net_plan.decoder_stage_dropout == 0.0
+    # Fewer features than training rows: no stage, and none with dropout when one is asked for.
+    narrow = _validated_data(n_features=10)
+    assert _fit(narrow, n_components=3).decoder_n_iter_ == 0
+    asked = _fit(narrow, n_components=3, decoder_epochs=2)
+    assert asked.decoder_n_iter_ == 2 and asked._net_plan.decoder_stage_dropout == 0.0
+    # From random weights (the adaptive estimator's start): not measured, not run.
+    assert _fit(X, n_components=3, init="random").decoder_n_iter_ == 0
+    adaptive = AdaptiveRRAETransformer(max_components=4, random_state=0, **FAST).fit(X)
+    assert adaptive.decoder_n_iter_ == 0
+
+
+class _DecoderWithItsOwnDropout(nn.Module):
+    rates_seen = []
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.drop, self.out = nn.Linear(16, 32), nn.Dropout(0.5), nn.Linear(32, 150)
+
+    def forward(self, Z):
+        if self.training:
+            type(self).rates_seen.append(self.drop.p)
+        return self.out(self.drop(torch.relu(self.hidden(Z))))
+
+
+def test_auto_leaves_the_dropout_of_a_custom_decoder_alone(monkeypatch):
+    monkeypatch.setattr(_DecoderWithItsOwnDropout, "rates_seen", [])
+    model = _fit(_validated_data(), n_components=3, decoder=_DecoderWithItsOwnDropout, decoder_epochs=2)
+    assert model.decoder_n_iter_ == 2 and model._net_plan.decoder_stage_dropout is None
+    assert set(_DecoderWithItsOwnDropout.rates_seen) == {0.5}  # in training and in the stage
+
+
+def test_the_validated_stage_averages_the_weights(monkeypatch, training_beats_its_start):
+    made = []
+
+    class Spy(decoder_stage.WeightAverage):
+        def __init__(self):
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(decoder_stage, "WeightAverage", Spy)
+    _fit(_validated_data(), n_components=3)
+    assert len(made) == 1  # the stage's (training's average is built elsewhere)
+    _fit(_validated_data(), n_components=3, early_stopping=False, decoder_epochs=2)
+    assert len(made) == 1  # no validation rows, no average
+
+
+def test_dropout_rate_sets_every_dropout_layer_and_puts_the_rates_back():
+    network = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Dropout(0.1)), nn.Dropout(0.0))
+    with pytest.raises(RuntimeError, match="inside"):
+        with dropout_rate(network, 0.3):
+            assert _dropouts(network) == [0.3, 0.3]
+            raise RuntimeError("inside")
+    assert _dropouts(network) == [0.1, 0.0]

@@ -23,7 +23,8 @@ def _reconstruction_mse(model, X):
     return float(np.mean((X - _decoded(model, X)) ** 2))
 
 
-def test_auto_is_off_on_small_data(X_small):
+def test_auto_is_off_on_small_data_without_validation_rows(X_small):
+    # 60 rows: the 10 % split would give 6 validation rows, too few, so nothing validates.
     model = RRAETransformer(n_components=3, random_state=0, **FAST).fit(X_small)
     assert model.decoder_n_iter_ == 0
     assert model.decoder_loss_curve_ == [] and model.decoder_validation_scores_ is None
@@ -36,6 +37,23 @@ def test_auto_trains_half_the_epochs_on_more_than_10000_rows():
         n_components=2, latent_dim=8, hidden_layer_sizes=(8,), max_epochs=3, batch_size=2048, random_state=0
     ).fit(X)
     assert model.decoder_n_iter_ == 2 == len(model.decoder_loss_curve_)  # ceil(3 / 2)
+
+
+@pytest.mark.parametrize(
+    "n_features, early_stopping, init, epochs",
+    [(150, "auto", "auto", 6), (150, False, "auto", 0), (10, "auto", "auto", 0), (150, "auto", "random", 0)],
+)
+def test_auto_trains_six_tenths_of_the_epochs_on_wide_validated_data_after_a_pca_start(
+    n_features, early_stopping, init, epochs, training_beats_its_start
+):
+    # 120 rows, 108 of them to train: 150 features are more, 10 fewer (no stage there).
+    rng = np.random.RandomState(0)
+    X = np.tanh(rng.normal(size=(120, 3)) @ rng.normal(size=(3, n_features)))
+    params = {**FAST, "max_epochs": 10}  # the stage's patience is 10: it runs all 6 epochs
+    model = RRAETransformer(
+        n_components=3, random_state=0, init=init, early_stopping=early_stopping, **params
+    ).fit(X)
+    assert model.decoder_n_iter_ == epochs
 
 
 def test_auto_is_off_for_the_cnn():

@@ -272,9 +272,11 @@ def _without(tree, name):
 
 def test_a_file_saved_before_decoder_dropout_loads_without_it(saved, X_small):
     document, arrays = saved
-    assert "decoder_dropout" in json.dumps(document)
-    loaded = sklearn_rrae.load(_file(_without(document, "decoder_dropout"), arrays))
+    assert "decoder_dropout" in json.dumps(document) and "decoder_stage_dropout" in json.dumps(document)
+    older = _without(_without(document, "decoder_dropout"), "decoder_stage_dropout")
+    loaded = sklearn_rrae.load(_file(older, arrays))
     assert loaded._net_plan.network.decoder_dropout == 0.0
+    assert loaded._net_plan.decoder_stage_dropout == 0.0
     as_saved = sklearn_rrae.load(_file(document, arrays))
     np.testing.assert_array_equal(loaded.transform(X_small), as_saved.transform(X_small))
     loaded.partial_fit(X_small)  # it trains on, on the rebuilt net

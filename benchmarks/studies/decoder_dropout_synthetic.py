@@ -1,6 +1,6 @@
 """Study: decoder dropout on the paper's synthetic problems with more features than rows.
 
-Usage: python benchmarks/studies/decoder_dropout_synthetic.py [--values 0.3 0] [--seeds 0 1 2 3 4]
+Usage: python benchmarks/studies/decoder_dropout_synthetic.py [--values 0.3 0 auto none] [--seeds 0 1 2 3 4]
        [--problems NAME ...]
 
 Two Gaussian bumps (90 training signals of 1,200 points after the validation split),
@@ -10,6 +10,11 @@ only, with the settings of
 ``benchmarks/paper.py`` (two bumps: ``n_init=10``) and its protocols: relative
 error in % of the test signals' reconstruction and of the decoded interpolated
 codes, median (worst) over the seeds, and the median fit time.
+
+A value is a ``decoder_dropout``: a rate, or ``auto`` (the default: none in
+training, 0.3 in the validated second stage); ``none`` is no second stage and no
+dropout (``decoder_epochs=0``), the defaults before that stage on these problems.
+The values are fitted in turn for each seed, so that their times are comparable.
 """
 
 import argparse
@@ -26,9 +31,17 @@ from sklearn_rrae import RRAETransformer  # noqa: E402
 DEFAULT_PROBLEMS = ["two Gaussian bumps", "two sines", "2-D Gaussian blob"]
 
 
+def _value(text):
+    return text if text in ("auto", "none") else float(text)
+
+
+def _params(value):
+    return {"decoder_epochs": 0, "decoder_dropout": 0.0} if value == "none" else {"decoder_dropout": value}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--values", type=float, nargs="+", default=[0.3, 0.0])
+    parser.add_argument("--values", type=_value, nargs="+", default=[0.3, 0.0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
     args = parser.parse_args()
@@ -40,18 +53,13 @@ def main():
             continue
         X_train, X_test, p_train, p_test = generate()
         for k in ranks:
-            for value in args.values:
-                runs = [
-                    evaluate(
-                        RRAETransformer(n_components=k, random_state=seed, decoder_dropout=value, **settings),
-                        X_train,
-                        X_test,
-                        p_train,
-                        p_test,
-                    )
-                    for seed in args.seeds
-                ]
-                rec, interp, sec = (list(column) for column in zip(*runs, strict=True))
+            runs = {value: [] for value in args.values}
+            for seed in args.seeds:
+                for value in args.values:
+                    model = RRAETransformer(n_components=k, random_state=seed, **_params(value), **settings)
+                    runs[value].append(evaluate(model, X_train, X_test, p_train, p_test))
+            for value, value_runs in runs.items():
+                rec, interp, sec = (list(column) for column in zip(*value_runs, strict=True))
                 print(
                     f"| {name} | {k} | {value} | {statistics.median(rec):.2f} ({max(rec):.2f}) | "
                     f"{statistics.median(interp):.2f} ({max(interp):.2f}) | {statistics.median(sec):.1f} |",
