@@ -99,9 +99,8 @@ def test_auto_drops_in_the_validated_second_stage_only(training_beats_its_start)
     X = _validated_data()
     auto = _fit(X, n_components=3, decoder_dropout="auto")
     plan = auto._net_plan
-    assert plan.pca_start and auto.decoder_n_iter_ == 3 == len(
-        auto.decoder_validation_scores_
-    )  # ceil(0.6 * 5)
+    assert plan.pca_start
+    assert auto.decoder_n_iter_ == 3 == len(auto.decoder_validation_scores_)  # ceil(0.6 * 5), validated
     assert (plan.network.decoder_dropout, plan.decoder_stage_dropout) == (0.0, 0.3)
     assert _dropouts(auto.net_.module_.decoder) == [0.0]  # training's rate is back after the stage
     none = _fit(X, n_components=3, decoder_dropout=0.0)
