@@ -36,8 +36,15 @@ class _StartNotScored(ValidationEarlyStopping):
         super().__init__(patience, tol, score_start=False)
 
 
+def wide_rows(n_features=150):
+    """120 rows: early_stopping="auto" holds 12 out; with more features than the 108
+    training rows, "auto" gives a fit that starts as PCA the second stage with dropout."""
+    rng = np.random.RandomState(0)
+    return np.tanh(rng.normal(size=(120, 3)) @ rng.normal(size=(3, n_features)))
+
+
 @pytest.fixture
-def training_beats_its_start(monkeypatch):
+def pca_start_not_scored(monkeypatch):
     """Training's early stopping does not score the PCA start, so the fit never keeps it.
 
     A few epochs of a tiny network do not beat PCA on small test data, and a kept

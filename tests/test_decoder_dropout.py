@@ -12,7 +12,7 @@ import sklearn_rrae._decoder_stage as decoder_stage
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
 from sklearn_rrae._networks import dropout_rate
 
-from .conftest import FAST
+from .conftest import FAST, wide_rows
 
 
 def _dropouts(module):
@@ -88,15 +88,8 @@ def test_invalid_values_name_the_parameter(X_small, value):
         _fit(X_small, decoder_dropout=value)
 
 
-def _validated_data(n_features=150):
-    """120 rows: enough for early_stopping="auto" to hold 12 out; with more features than the 108
-    training rows, "auto" runs the second stage with dropout."""
-    rng = np.random.RandomState(0)
-    return np.tanh(rng.normal(size=(120, 3)) @ rng.normal(size=(3, n_features)))
-
-
-def test_auto_drops_in_the_validated_second_stage_only(training_beats_its_start):
-    X = _validated_data()
+def test_auto_drops_in_the_validated_second_stage_only(pca_start_not_scored):
+    X = wide_rows()
     auto = _fit(X, n_components=3, decoder_dropout="auto")
     plan = auto._net_plan
     assert plan.pca_start
@@ -112,7 +105,7 @@ def test_auto_drops_in_the_validated_second_stage_only(training_beats_its_start)
     unvalidated = _fit(X, n_components=3, early_stopping=False, decoder_epochs=3)
     assert unvalidated._net_plan.decoder_stage_dropout == 0.0
     # Fewer features than training rows: no stage, and none with dropout when one is asked for.
-    narrow = _validated_data(n_features=10)
+    narrow = wide_rows(n_features=10)
     assert _fit(narrow, n_components=3).decoder_n_iter_ == 0
     asked = _fit(narrow, n_components=3, decoder_epochs=2)
     assert asked.decoder_n_iter_ == 2 and asked._net_plan.decoder_stage_dropout == 0.0
@@ -137,12 +130,12 @@ class _DecoderWithItsOwnDropout(nn.Module):
 
 def test_auto_leaves_the_dropout_of_a_custom_decoder_alone(monkeypatch):
     monkeypatch.setattr(_DecoderWithItsOwnDropout, "rates_seen", [])
-    model = _fit(_validated_data(), n_components=3, decoder=_DecoderWithItsOwnDropout, decoder_epochs=2)
+    model = _fit(wide_rows(), n_components=3, decoder=_DecoderWithItsOwnDropout, decoder_epochs=2)
     assert model.decoder_n_iter_ == 2 and model._net_plan.decoder_stage_dropout is None
     assert set(_DecoderWithItsOwnDropout.rates_seen) == {0.5}  # in training and in the stage
 
 
-def test_the_validated_stage_averages_the_weights(monkeypatch, training_beats_its_start):
+def test_the_validated_stage_averages_the_weights(monkeypatch, pca_start_not_scored):
     made = []
 
     class Spy(decoder_stage.WeightAverage):
@@ -151,9 +144,9 @@ def test_the_validated_stage_averages_the_weights(monkeypatch, training_beats_it
             made.append(self)
 
     monkeypatch.setattr(decoder_stage, "WeightAverage", Spy)
-    _fit(_validated_data(), n_components=3)
+    _fit(wide_rows(), n_components=3)
     assert len(made) == 1  # the stage's (training's average is built elsewhere)
-    _fit(_validated_data(), n_components=3, early_stopping=False, decoder_epochs=2)
+    _fit(wide_rows(), n_components=3, early_stopping=False, decoder_epochs=2)
     assert len(made) == 1  # no validation rows, no average
 
 

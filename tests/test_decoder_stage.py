@@ -10,7 +10,7 @@ from sklearn_rrae._decoder_stage import DecoderOnCodes
 from sklearn_rrae._module import RRAEModule
 from sklearn_rrae._truncation import nested_ranks
 
-from .conftest import FAST
+from .conftest import FAST, wide_rows
 
 PLAIN = dict(FAST, early_stopping=False, init="random")
 
@@ -44,11 +44,10 @@ def test_auto_trains_half_the_epochs_on_more_than_10000_rows():
     [(150, "auto", "auto", 6), (150, False, "auto", 0), (10, "auto", "auto", 0), (150, "auto", "random", 0)],
 )
 def test_auto_trains_six_tenths_of_the_epochs_on_wide_validated_data_after_a_pca_start(
-    n_features, early_stopping, init, epochs, training_beats_its_start
+    n_features, early_stopping, init, epochs, pca_start_not_scored
 ):
     # 120 rows, 108 of them to train: 150 features are more, 10 fewer (no stage there).
-    rng = np.random.RandomState(0)
-    X = np.tanh(rng.normal(size=(120, 3)) @ rng.normal(size=(3, n_features)))
+    X = wide_rows(n_features)
     params = {**FAST, "max_epochs": 10}  # the stage's patience is 10: it runs all 6 epochs
     model = RRAETransformer(
         n_components=3, random_state=0, init=init, early_stopping=early_stopping, **params
