@@ -290,6 +290,8 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             ],
             distributed=distributed,
         )
+        if keep_net:
+            self._check_same_network(plan)
         scaling = Scaling.of(X, distributed) if first_pass else self._scaling
         data = training_rows(X, scaling.to_model, plan.device)
         train = data if plan.train_rows is None else data.subset(plan.train_rows)
@@ -378,6 +380,46 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             codes = np.concatenate(all_gather(codes))
         self.density_ = fit_density(self.density, codes, self._density_seed)
         return self
+
+    def _check_same_network(self, plan):
+        """Refuse a ``partial_fit`` whose parameters would build another network than the one it trains.
+
+        A later call continues the fitted net: a changed rank, ``nested`` or network
+        parameter would otherwise be ignored without a word. ``IncrementalPCA``
+        refuses a changed ``n_components`` the same way.
+        """
+        built, now = self._net_plan.network, plan.network
+        changed = [
+            f"{name} {getattr(built, name)!r} -> {getattr(now, name)!r}"
+            for name in (
+                "architecture",
+                "latent_dim",
+                "input_shape",
+                "hidden_layer_sizes",
+                "decoder_hidden_layer_sizes",
+                "activation",
+                "encoder",
+                "decoder",
+                "decoder_dropout",
+            )
+            if getattr(now, name) != getattr(built, name)
+        ]
+        changed += [
+            f"{side}__* {getattr(built, side + '_kwargs')!r} -> {getattr(now, side + '_kwargs')!r}"
+            for side in ("encoder", "decoder")
+            if getattr(now, side + "_kwargs") != getattr(built, side + "_kwargs")
+        ]
+        module = self.net_.module_
+        if plan.rank != module.n_components:
+            changed.append(f"n_components {module.n_components!r} -> {plan.rank!r}")
+        if self._truncations()[0] is not module.truncation:
+            changed.append(f"nested {not self._decodes_every_rank()!r} -> {self._decodes_every_rank()!r}")
+        if changed:
+            raise ValueError(
+                f"partial_fit continues training the network of the previous fit, which these parameters "
+                f"no longer describe (the network's -> now): {'; '.join(changed)}. Call fit to train a new "
+                f"network, or set them back."
+            )
 
     def _store_explained_variance(self, data, incremental, distributed=False):
         """``explained_variance_ratio_`` on ``data`` (partial_fit: on every chunk seen so far;

@@ -611,7 +611,12 @@ class RRAETransformer(BaseRRAE):
         should therefore be representative; later calls keep them, and keep the
         weights, the optimizer state and the shuffling generator. Each call runs
         one pass over ``X`` in mini-batches (like ``MLPRegressor.partial_fit``);
-        early stopping does not apply.
+        early stopping does not apply. A later call trains the network the
+        first one built (or :meth:`fit` did): the parameters that shape it
+        (``n_components``, ``nested``, ``latent_dim``, the layers, the
+        activation, ``architecture``, ``encoder``, ``decoder``,
+        ``decoder_dropout``) must stay as they were, as ``n_components`` must
+        for ``IncrementalPCA.partial_fit``.
 
         After each call the global basis is the top ``n_components``
         eigenvectors of ``latent_gram_``, the running sum of ``Z.T @ Z`` over
@@ -635,6 +640,12 @@ class RRAETransformer(BaseRRAE):
         -------
         self : object
             The transformer, usable after every call.
+
+        Raises
+        ------
+        ValueError
+            If a parameter that shapes the network changed since the call (or
+            the :meth:`fit`) that built it; it names them.
 
         See Also
         --------

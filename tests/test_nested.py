@@ -213,8 +213,10 @@ def test_rank_curve_refuses_what_it_cannot_score(digits):
     for ranks in [[0, 1], [1, 4], [2, 2], [1.5]]:
         with pytest.raises(ValueError, match="'ranks' parameter"):
             rank_curve(RRAETransformer(n_components=3, nested=True, **FAST), X, ranks=ranks)
-    with pytest.warns(UserWarning, match="nested=False"):
+    with pytest.raises(ValueError, match="needs the RRAE's nested=True"):
         rank_curve(RRAETransformer(n_components=2, **FAST), X[:200], cv=2)
+    with pytest.raises(ValueError, match="needs the RRAE's nested=True"):
+        rank_curve(make_pipeline(RRAETransformer(n_components=2, **FAST), LogisticRegression()), X, y)
 
 
 def test_rank_curve_does_not_modify_its_input(digits):

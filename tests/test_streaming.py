@@ -8,6 +8,7 @@ from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, _data
 from sklearn_rrae._data import DeviceRows, StreamedRows, release_pages, training_rows
 
 from .conftest import FAST
+from .test_cnn import TinyDecoder, TinyEncoder
 
 
 def encoded_gram(est, X):
@@ -84,6 +85,47 @@ def test_partial_fit_checks_its_chunks(X_small):
         est.partial_fit(X_small[:, :4])
     with pytest.raises(ValueError, match="NaN"):
         est.partial_fit(np.where(X_small > 0.9, np.nan, X_small))
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"n_components": 3}, "n_components 2 -> 3"),
+        ({"nested": True}, "nested False -> True"),
+        ({"latent_dim": 8}, "latent_dim 16 -> 8"),
+        ({"hidden_layer_sizes": (8,)}, "hidden_layer_sizes (32,) -> (8,)"),
+        ({"activation": "relu"}, "activation 'silu' -> 'relu'"),
+        ({"decoder_dropout": 0.2}, "decoder_dropout 0.0 -> 0.2"),
+    ],
+)
+def test_partial_fit_refuses_a_network_its_parameters_no_longer_describe(X_small, change, named):
+    # Like IncrementalPCA with a changed n_components: never continue the old network silently.
+    est = RRAETransformer(n_components=2, random_state=0, **FAST).partial_fit(X_small)
+    components = est.components_.copy()
+    est.set_params(**change)
+    with pytest.raises(ValueError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        est.partial_fit(X_small)
+    np.testing.assert_array_equal(est.components_, components)  # the fitted model is untouched
+    est.fit(X_small)  # a new fit builds the network the parameters describe
+    assert est.transform(X_small).shape[1] == est.get_params()["n_components"]
+
+
+def test_partial_fit_refuses_changed_networks_of_the_user_s_own(X_small):
+    est = RRAETransformer(
+        n_components=2, encoder=TinyEncoder, decoder=TinyDecoder, encoder__width=6, random_state=0, **FAST
+    ).partial_fit(X_small)
+    with pytest.raises(ValueError, match="encoder__\\* {'width': 6} -> {'width': 4}"):
+        est.set_params(encoder__width=4).partial_fit(X_small)
+    with pytest.raises(ValueError, match="decoder .*TinyDecoder.* -> .*TinyEncoder"):
+        est.set_params(encoder__width=6, decoder=TinyEncoder).partial_fit(X_small)
+    est.set_params(decoder=TinyDecoder).partial_fit(X_small)  # set back: it goes on
+
+
+def test_partial_fit_goes_on_when_only_training_settings_change(X_small):
+    est = RRAETransformer(n_components=2, random_state=0, **FAST).partial_fit(X_small)
+    est.set_params(lr=1e-4, batch_size=32, hidden_layer_sizes=list(est.hidden_layer_sizes))
+    est.partial_fit(X_small)
+    assert est.n_samples_seen_ == 2 * len(X_small)
 
 
 def test_adaptive_estimator_has_no_partial_fit():
