@@ -6,6 +6,7 @@ batch arithmetic, the number of epochs, the validation rows and the network
 spec, which the rest of the fit only reads.
 """
 
+import inspect
 import math
 import numbers
 from dataclasses import dataclass
@@ -113,6 +114,28 @@ def routed(params, prefix):
     """``{name: value}`` of the parameters given as ``<prefix>__<name>``."""
     prefix = f"{prefix}__"
     return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def check_optimizer_kwargs(optimizer, kwargs):
+    """``kwargs`` (from ``optimizer__<name>``), once checked against ``optimizer``'s signature.
+
+    Otherwise the optimizer's own ``TypeError`` comes from inside skorch's
+    initialisation and names ``<name>``, not the parameter the user set.
+    """
+    try:
+        signature = inspect.signature(optimizer)
+    except (TypeError, ValueError):  # no signature to read: the optimizer will say
+        return kwargs
+    try:
+        signature.bind_partial(None, **kwargs)  # the first argument: the parameters to train
+    except TypeError:
+        names = [name for i, name in enumerate(signature.parameters) if i > 0]
+        unknown = sorted(f"optimizer__{name}" for name in kwargs if name not in names)
+        raise TypeError(
+            f"{', '.join(unknown) or 'optimizer__*'} is not an argument of "
+            f"{getattr(optimizer, '__name__', optimizer)}, which takes {', '.join(names)}."
+        ) from None
+    return kwargs
 
 
 def check_rank(k, name, latent_dim, batch_size, n_samples, n_features):
@@ -427,6 +450,6 @@ def plan_training(
         decoder_stage_dropout=stage_dropout,
         pca_start=pca_start,
         network=network,
-        optimizer_kwargs=routed(extra, "optimizer"),
+        optimizer_kwargs=check_optimizer_kwargs(params["optimizer"], routed(extra, "optimizer")),
         distributed=distributed,
     )

@@ -302,6 +302,13 @@ def test_optimizer_parameters_are_routed(X_small):
     assert clone(est).get_params()["optimizer__momentum"] == 0.5
 
 
+def test_an_optimizer_argument_it_does_not_take_is_named_as_the_user_set_it(X_small):
+    est = RRAETransformer(n_components=2, optimizer=torch.optim.SGD, optimizer__betas=(0.9, 0.99), **FAST)
+    with pytest.raises(TypeError, match="optimizer__betas is not an argument of SGD, which takes lr,"):
+        est.fit(X_small)
+    assert not hasattr(est, "net_")
+
+
 def test_verbose_prints_skorch_table(X_small, capsys):
     est = RRAETransformer(n_components=2, verbose=1, random_state=0, **FAST).fit(X_small * 100)
     out = capsys.readouterr().out
