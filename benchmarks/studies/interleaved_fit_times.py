@@ -30,12 +30,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import digits, machine, mnist, mse  # noqa: E402
 from pca_panel import mnist_1000, olivetti, swiss_roll  # noqa: E402
 
+from sklearn_rrae import datasets  # noqa: E402
+
 LOADERS = {
     "olivetti": olivetti,
     "digits": digits,
     "swiss_roll": swiss_roll,
     "mnist_1000": mnist_1000,
     "mnist_500": lambda: mnist(500),
+    # The paper's synthetic problems (training and test signals), with the defaults:
+    # one start on two bumps, where paper.py fits ten.
+    "two_sines": lambda: datasets.make_two_sines(random_state=0)[:2],
+    "blob": lambda: datasets.make_gaussian_blob(random_state=0)[:2],
+    "two_bumps": lambda: datasets.make_two_gaussians(random_state=0)[:2],
 }
 
 # The child: the checkout's package, the defaults, one fit; prints a JSON line.
