@@ -353,7 +353,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._store_basis(fit_basis(net.module_, data, net.module_.n_components, distributed))
         # The second stage; not after a kept start: that model is PCA's, on purpose.
         stage = []
-        if plan.decoder_epochs and not start_kept:
+        if plan.decoder_epochs and not start_kept and self._stage_can_help(plan):
             with fork_rng(plan.device):
                 stage = train_decoder(
                     net.module_,
@@ -420,6 +420,14 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"no longer describe (the network's -> now): {'; '.join(changed)}. Call fit to train a new "
                 f"network, or set them back."
             )
+
+    def _stage_can_help(self, plan):
+        """Whether training left the decoder's second stage something to do (``plan``'s rule)."""
+        fraction = plan.decoder_stage_min_start_fraction
+        start, best = self.start_validation_score_, self.best_validation_score_
+        if fraction is None or start is None or best is None:
+            return True
+        return best <= fraction * start  # scores: minus the MSEs
 
     def _store_explained_variance(self, data, incremental, distributed=False):
         """``explained_variance_ratio_`` on ``data`` (partial_fit: on every chunk seen so far;

@@ -55,6 +55,35 @@ def test_auto_trains_six_tenths_of_the_epochs_on_wide_validated_data_after_a_pca
     assert model.decoder_n_iter_ == epochs
 
 
+def _sine_curve_rows():
+    """120 rows of 150 features on a closed curve: wide, validated, far from linear at k = 2."""
+    rng = np.random.RandomState(0)
+    t = rng.uniform(0, 2 * np.pi, size=(120, 1))
+    return np.sin(t * rng.uniform(0.5, 1.5, size=150) + rng.uniform(0, 2 * np.pi, size=150))
+
+
+def _end_over_start(model):
+    """Training's best validation MSE over its PCA start's."""
+    return model.best_validation_score_ / model.start_validation_score_
+
+
+def test_auto_skips_the_stage_where_training_more_than_halved_the_start_s_validation_error():
+    X = _sine_curve_rows()
+    generalises = RRAETransformer(n_components=2, random_state=0, **{**FAST, "max_epochs": 50}).fit(X)
+    assert _end_over_start(generalises) < 0.5  # 0.045 when written
+    assert generalises._net_plan.decoder_stage_min_start_fraction == 0.5
+    assert generalises.decoder_n_iter_ == 0
+    # Where training stayed nearer its start, the stage runs (6 tenths of 100 epochs).
+    closer = RRAETransformer(n_components=1, random_state=0, **{**FAST, "max_epochs": 100}).fit(X)
+    assert not closer.start_kept_ and _end_over_start(closer) >= 0.5  # 0.689 when written
+    assert closer.decoder_n_iter_ > 0
+    # Epochs given: the stage runs whatever training reached.
+    params = {**FAST, "max_epochs": 50, "decoder_epochs": 4}
+    asked = RRAETransformer(n_components=2, random_state=0, **params).fit(X)
+    assert asked._net_plan.decoder_stage_min_start_fraction is None
+    assert asked.decoder_n_iter_ == 4
+
+
 def test_auto_is_off_for_the_cnn():
     X = np.random.RandomState(0).uniform(size=(10_001, 16))
     model = RRAETransformer(
