@@ -412,8 +412,12 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         module = self.net_.module_
         if plan.rank != module.n_components:
             changed.append(f"n_components {module.n_components!r} -> {plan.rank!r}")
-        if self._truncations()[0] is not module.truncation:
-            changed.append(f"nested {not self._decodes_every_rank()!r} -> {self._decodes_every_rank()!r}")
+        # A net trained at every rank validates at the full rank (_truncations): its two
+        # truncations differ. Compared so, not by function, since a net fitted in a process
+        # group and continued alone truncates with global_rank_truncate.
+        trained_every_rank = module.eval_truncation is not module.truncation
+        if trained_every_rank != self._decodes_every_rank():
+            changed.append(f"nested {trained_every_rank!r} -> {self._decodes_every_rank()!r}")
         if changed:
             raise ValueError(
                 f"partial_fit continues training the network of the previous fit, which these parameters "

@@ -63,7 +63,7 @@ _AUTO_STAGE_DROPOUT = 0.3
 # ... and only where training ended at a validation MSE of at least this fraction of
 # its PCA start's: a model that halves PCA's error on held-out rows generalises, and
 # dropout has nothing to regularise there. Olivetti (where the stage pays) ended at
-# 0.72-0.92 of its start, MNIST-500 at 0.78-0.82; the paper's noise-free synthetic
+# 0.685-0.92 of its start, MNIST-500 at 0.78-0.82; the paper's noise-free synthetic
 # problems at 0.002-0.30, where the stage never replaced the trained decoder and cost
 # 1-4 s of 7-25 s fits (benchmarks/NOTES.md, "The paper's synthetic problems against
 # the code issue 17 was filed on").

@@ -6,6 +6,7 @@ import torch
 
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, _data
 from sklearn_rrae._data import DeviceRows, StreamedRows, release_pages, training_rows
+from sklearn_rrae._distributed import global_rank_truncate
 
 from .conftest import FAST
 from .test_cnn import TinyDecoder, TinyEncoder
@@ -119,6 +120,15 @@ def test_partial_fit_refuses_changed_networks_of_the_user_s_own(X_small):
     with pytest.raises(ValueError, match="decoder .*TinyDecoder.* -> .*TinyEncoder"):
         est.set_params(encoder__width=6, decoder=TinyEncoder).partial_fit(X_small)
     est.set_params(decoder=TinyDecoder).partial_fit(X_small)  # set back: it goes on
+
+
+def test_partial_fit_continues_a_net_fitted_in_a_process_group(X_small):
+    # Such a net truncates with global_rank_truncate (rank_truncate outside a group).
+    est = RRAETransformer(n_components=2, random_state=0, **FAST).fit(X_small)
+    est.net_.module_.truncation = est.net_.module_.eval_truncation = global_rank_truncate
+    est.partial_fit(X_small)
+    with pytest.raises(ValueError, match="nested False -> True"):
+        est.set_params(nested=True).partial_fit(X_small)
 
 
 def test_partial_fit_goes_on_when_only_training_settings_change(X_small):
