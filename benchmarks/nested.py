@@ -87,12 +87,12 @@ def main():
         )
         # The plain fit at K is the model trained at K alone; --no-per-rank: every rank, no ratio.
         alone[K] = [f[0][-1] for f in fits[False]]
-        for r in sorted(alone) if alone_ranks and not args.no_per_rank else range(1, K + 1):
+        for r in range(1, K + 1) if args.no_per_rank else sorted(alone):
             nested_r = [f[0][r - 1] for f in fits[True]]
             plain_prefix = np.median([f[0][r - 1] for f in fits[False]])
             pca = PCA(r, random_state=0).fit(X_train)
             pca_r = mse(X_test, pca.inverse_transform(pca.transform(X_test)))
-            ratio = "|"
+            ratio = "| |"  # three empty cells: trained at r, ratio, met
             if r in alone and alone[r]:
                 per_seed = np.array(nested_r) / np.array(alone[r])  # same seed
                 ratio = (

@@ -389,25 +389,12 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         refuses a changed ``n_components`` the same way.
         """
         built, now = self._net_plan.network, plan.network
+        # Every field of the network's spec, named as the parameter that sets it.
         changed = [
-            f"{name} {getattr(built, name)!r} -> {getattr(now, name)!r}"
-            for name in (
-                "architecture",
-                "latent_dim",
-                "input_shape",
-                "hidden_layer_sizes",
-                "decoder_hidden_layer_sizes",
-                "activation",
-                "encoder",
-                "decoder",
-                "decoder_dropout",
-            )
-            if getattr(now, name) != getattr(built, name)
-        ]
-        changed += [
-            f"{side}__* {getattr(built, side + '_kwargs')!r} -> {getattr(now, side + '_kwargs')!r}"
-            for side in ("encoder", "decoder")
-            if getattr(now, side + "_kwargs") != getattr(built, side + "_kwargs")
+            f"{field.name.replace('_kwargs', '__*')} {getattr(built, field.name)!r} -> "
+            f"{getattr(now, field.name)!r}"
+            for field in dataclasses.fields(built)
+            if getattr(now, field.name) != getattr(built, field.name)
         ]
         module = self.net_.module_
         if plan.rank != module.n_components:
