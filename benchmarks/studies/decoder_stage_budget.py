@@ -18,8 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from _common import images  # noqa: E402
-from generation import N_TRAIN, feature_extractor  # noqa: E402
+from generation import study_protocol  # noqa: E402
 
 from sklearn_rrae import RRAETransformer  # noqa: E402
 from sklearn_rrae.metrics import frechet_distance, precision_recall  # noqa: E402
@@ -35,10 +34,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
-    X_all, y_all, X_test, _ = images("mnist")
-    X = X_all[:N_TRAIN]
-    features, _ = feature_extractor(X_all, y_all)
-    test_features = features(X_test[np.random.RandomState(1).choice(len(X_test), 10_000, replace=False)])
+    X, X_test, features, _, test_features, _ = study_protocol()
     print("| variant | seed | FD | precision | held-out MSE | fit (s) |\n|---|---|---|---|---|---|")
     for seed in args.seeds:
         for name, params in VARIANTS.items():

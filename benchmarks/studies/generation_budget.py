@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from _common import images, machine  # noqa: E402
-from generation import N_TRAIN, feature_extractor  # noqa: E402
+from _common import machine  # noqa: E402
+from generation import study_protocol  # noqa: E402
 
 from sklearn_rrae import RRAETransformer  # noqa: E402
 from sklearn_rrae.metrics import frechet_distance, precision_recall  # noqa: E402
@@ -46,10 +46,7 @@ def main():
     parser.add_argument("--epochs", type=int, nargs="+", default=[20, 60])
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
-    X_all, y_all, X_test, _ = images("mnist")
-    X = X_all[:N_TRAIN]
-    features, _ = feature_extractor(X_all, y_all)
-    test_features = features(X_test[np.random.RandomState(1).choice(len(X_test), 10_000, replace=False)])
+    X, X_test, features, _, test_features, _ = study_protocol()
     print("| model | seed | FD | precision | held-out MSE | fit (s) |\n|---|---|---|---|---|---|")
     fd = {}
     for budget in args.epochs:
