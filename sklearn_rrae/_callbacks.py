@@ -8,6 +8,7 @@ weights it keeps as ``best_epoch``, which the estimator reads in turn.
 from copy import deepcopy
 
 import numpy as np
+import torch
 from skorch.callbacks import Callback, EarlyStopping
 
 from ._distributed import all_max, in_process_group
@@ -96,6 +97,26 @@ PRINT_IGNORED = [
 # one-sided test at about 2.3 %): on diabetes (31 validation rows) a 15 % lower
 # validation MSE came with a 4.7 % higher held-out MSE than PCA's.
 _START_MARGIN_SE = 2.0
+
+
+def best_weights(module, previous, start=None):
+    """A copy of ``module``'s state dict, written into ``previous``'s tensors where they fit.
+
+    ``previous`` (the last copy, or None) is reused unless it is ``start`` (the
+    start's weights, still needed) or its tensors no longer match the module's.
+    """
+    state = module.state_dict()
+    reusable = (
+        previous is not None
+        and previous is not start
+        and previous.keys() == state.keys()
+        and all(previous[k].shape == v.shape and previous[k].dtype == v.dtype for k, v in state.items())
+    )
+    if not reusable:
+        return {k: v.detach().clone() for k, v in state.items()}
+    with torch.no_grad():
+        torch._foreach_copy_(list(previous.values()), list(state.values()))
+    return previous
 
 
 def row_errors(net, dataset):
@@ -190,9 +211,18 @@ class ValidationEarlyStopping(EarlyStopping):
             self.start_loss_ = None
             net.history.record("best_epoch", len(net.history))  # none kept: the last epoch's weights
             return
+        # skorch deep-copies the state dict at every improvement: 1.2 s of a 21 s
+        # profiled fit of the two sines at k = 12 (1,000 one-batch epochs, 616
+        # improvements); copied into the same tensors instead (best_weights), 0.3 s.
+        load_best, self.load_best = self.load_best, False
         try:
+            previous_best = self.best_epoch_
             super().on_epoch_end(net, **kwargs)
         finally:  # it raises KeyboardInterrupt to stop training
+            self.load_best = load_best
+            if self.best_epoch_ != previous_best and load_best:
+                start = getattr(self, "start_weights_", None)
+                self.best_model_weights_ = best_weights(net.module_, self.best_model_weights_, start)
             net.history.record("best_epoch", self.best_epoch_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

@@ -40,9 +40,9 @@ class WeightAverage(Callback):
         self.decay = decay
 
     def on_train_begin(self, net, **kwargs):
-        self._params = None  # the module's parameters, in place: the optimizer holds these tensors
+        self._params = None  # the module's parameters: the optimizer holds these tensors
         self._average = None
-        self._trained = None  # the trained parameters, while the average is in the module
+        self._trained = None  # the trained parameters' storage, while the average is in the module
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if not training:
@@ -57,18 +57,22 @@ class WeightAverage(Callback):
                 # this 0.28 ms (0.165 s; cProfile of one digits fit at k = 5).
                 torch._foreach_lerp_(self._average, self._params, 1 - self.decay)
 
+    # The swaps exchange storage (``.data``) rather than copy values: the parameter
+    # objects, which the optimizer and its state are keyed by, stay the same. A clone
+    # and two copies of every parameter per epoch were 0.8 s of a 21 s profiled fit of
+    # the two sines at k = 12 (1,000 one-batch epochs).
     def on_epoch_begin(self, net, **kwargs):
         if self._trained is not None:  # train on from the trained parameters, not the average
-            with torch.no_grad():
-                torch._foreach_copy_(self._params, self._trained)
+            for p, trained in zip(self._params, self._trained, strict=True):
+                p.data = trained
             self._trained = None
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         if training or self._trained is not None or self._average is None:
             return
-        with torch.no_grad():
-            self._trained = [p.detach().clone() for p in self._params]
-            torch._foreach_copy_(self._params, self._average)
+        self._trained = [p.data for p in self._params]
+        for p, average in zip(self._params, self._average, strict=True):
+            p.data = average
 
     def on_train_end(self, net, **kwargs):
         # The fitted net_ keeps (and pickles) neither the average nor the trained parameters.

@@ -4,8 +4,11 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
+from skorch.callbacks import Callback
 
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer
+from sklearn_rrae._callbacks import best_weights
 
 from .conftest import FAST
 
@@ -32,6 +35,52 @@ def test_early_stopping_stops_and_restores_the_best_weights(X_small):
     # model is the one-epoch model, whose basis is built from the same data.
     one_epoch = RRAETransformer(**{**params, "max_epochs": 1}).fit(X_small)
     np.testing.assert_array_equal(est.transform(X_small), one_epoch.transform(X_small))
+
+
+class _ValidatedWeights(Callback):
+    """The module's weights at each epoch's end: those the early stopping judged."""
+
+    def initialize(self):
+        self.weights = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights.append({k: t.detach().clone() for k, t in net.module_.state_dict().items()})
+
+
+def test_early_stopping_ends_with_the_weights_of_its_best_of_several_improvements(X_small):
+    # The best weights are copied into the same tensors at every improvement
+    # (callbacks.best_weights): the fit must still end with those of the best epoch,
+    # not of a later improvement or of the last epoch.
+    recorder = _ValidatedWeights()
+    est = RRAETransformer(
+        n_components=2, random_state=0, early_stopping=True, init="random", n_iter_no_change=3, lr=0.03,
+        callbacks=[("validated", recorder)], **{**FAST, "max_epochs": 60, "batch_size": 8},
+    ).fit(X_small)
+    best = est.net_.history[-1, "best_epoch"]
+    improvements = sum(
+        score > max(est.validation_scores_[:i], default=-np.inf) for i, score in enumerate(est.validation_scores_)
+    )
+    assert improvements >= 3 and 1 < best < est.n_iter_
+    final = est.module_.state_dict()
+    for name, expected in recorder.weights[best - 1].items():
+        if name != "basis":  # stored after training
+            torch.testing.assert_close(final[name], expected, rtol=0, atol=0)
+
+
+def test_best_weights_reuses_its_tensors_but_never_the_start_s():
+    module = torch.nn.Linear(3, 2)
+    start = best_weights(module, None)
+    first = best_weights(module, start, start)
+    assert first is not start  # the start's copy is still needed
+    with torch.no_grad():
+        module.weight.add_(1.0)
+    second = best_weights(module, first, start)
+    assert second is first and torch.equal(second["weight"], module.weight)
+    assert not torch.equal(start["weight"], module.weight)
+    assert second["weight"].data_ptr() != module.weight.data_ptr()  # a copy, not the module's tensor
+    wider = torch.nn.Linear(4, 2)
+    assert best_weights(wider, second, start)["weight"].shape == (2, 4)
 
 
 def test_validation_scores_are_held_out_reconstruction_scores(X_small):
