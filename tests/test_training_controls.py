@@ -54,13 +54,18 @@ def test_early_stopping_ends_with_the_weights_of_its_best_of_several_improvement
     # not of a later improvement or of the last epoch.
     recorder = _ValidatedWeights()
     est = RRAETransformer(
-        n_components=2, random_state=0, early_stopping=True, init="random", n_iter_no_change=3, lr=0.03,
-        callbacks=[("validated", recorder)], **{**FAST, "max_epochs": 60, "batch_size": 8},
+        n_components=2,
+        random_state=0,
+        early_stopping=True,
+        init="random",
+        n_iter_no_change=3,
+        lr=0.03,
+        callbacks=[("validated", recorder)],
+        **{**FAST, "max_epochs": 60, "batch_size": 8},
     ).fit(X_small)
     best = est.net_.history[-1, "best_epoch"]
-    improvements = sum(
-        score > max(est.validation_scores_[:i], default=-np.inf) for i, score in enumerate(est.validation_scores_)
-    )
+    scores = est.validation_scores_
+    improvements = sum(score > max(scores[:i], default=-np.inf) for i, score in enumerate(scores))
     assert improvements >= 3 and 1 < best < est.n_iter_
     final = est.module_.state_dict()
     for name, expected in recorder.weights[best - 1].items():

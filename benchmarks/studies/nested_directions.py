@@ -24,7 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from skorch.callbacks import Callback
 
@@ -106,9 +105,13 @@ def main():
             finally:
                 truncation.nested_ranks = SHIPPED
             codes = model.transform(X_test)
-            ratios = [mse(X_test, model.inverse_transform(codes[:, :r])) / a for r, a in zip(RANKS, alone)]
+            ratios = [
+                mse(X_test, model.inverse_transform(codes[:, :r])) / a
+                for r, a in zip(RANKS, alone, strict=True)
+            ]
             cells = " | ".join(f"{x:.3f}" for x in ratios)
-            print(f"| {seed} | {name} | {cells} | {max(ratios):.3f} | {seconds:.1f} | {model.n_iter_} |", flush=True)
+            row = f"| {seed} | {name} | {cells} | {max(ratios):.3f} | {seconds:.1f} | {model.n_iter_} |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":
