@@ -85,3 +85,26 @@ def test_no_weight_average_without_validation_or_under_a_rank_schedule(X_small, 
     model = make().fit(X_small)
     assert "weight_average" not in dict(model.net_.callbacks_)
     assert np.isfinite(model.transform(X_small)).all()
+
+
+def test_the_swaps_keep_the_optimizer_s_parameters_and_training_goes_on(X_small):
+    # The average goes in and out of the module by exchanging storage: the parameter
+    # objects (Adam's state is keyed by them) must stay the module's, and a fit that
+    # continues (partial_fit, warm_start) must train the module it ends with.
+    params = dict(n_components=2, early_stopping=True, validation_fraction=0.2, random_state=0, **FAST)
+    model = RRAETransformer(**params).fit(X_small)
+    module_params = list(model.module_.parameters())
+    optimizer_params = [p for group in model.net_.optimizer_.param_groups for p in group["params"]]
+    assert {id(p) for p in optimizer_params} <= {id(p) for p in module_params}
+    assert all(id(p) in {id(q) for q in module_params} for p in model.net_.optimizer_.state)
+    before = _weights(model.module_)
+    model.partial_fit(X_small)
+    after = _weights(model.module_)
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    # From random weights, so that the continued fit beats the model it starts from
+    # (from the PCA start, 5 epochs on 48 rows keep it: start_kept_).
+    warm = RRAETransformer(**{**params, "max_epochs": 30}, init="random", warm_start=True).fit(X_small)
+    codes = warm.transform(X_small)
+    warm.fit(X_small)
+    assert not warm.start_kept_ and not np.array_equal(codes, warm.transform(X_small))
+    assert np.isfinite(warm.transform(X_small)).all()
