@@ -187,7 +187,7 @@ class ValidationEarlyStopping(EarlyStopping):
         if len(net.history) and hasattr(self, "best_epoch_") and net.train_split is not None:
             return  # a later call on the same net, with its validation rows: training goes on
         super().on_train_begin(net, **kwargs)
-        self.start_loss_ = None
+        self.start_loss_ = self.start_weights_ = None
         if self.score_start and X is not None:
             _, valid = net.get_split_datasets(X, y)
             if valid is not None:
@@ -221,8 +221,9 @@ class ValidationEarlyStopping(EarlyStopping):
         finally:  # it raises KeyboardInterrupt to stop training
             self.load_best = load_best
             if self.best_epoch_ != previous_best and load_best:
-                start = getattr(self, "start_weights_", None)
-                self.best_model_weights_ = best_weights(net.module_, self.best_model_weights_, start)
+                self.best_model_weights_ = best_weights(
+                    net.module_, self.best_model_weights_, self.start_weights_
+                )
             net.history.record("best_epoch", self.best_epoch_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

@@ -63,11 +63,12 @@ class WarmUp(Callback):
     def __init__(self, epochs):
         self.epochs = epochs
 
+    def on_train_begin(self, net, **kwargs):
+        self.nested_ = net.module_.truncation  # this fit's own net (the callback serves every seed)
+
     def on_epoch_begin(self, net, **kwargs):
-        module = net.module_
-        if not hasattr(self, "nested_"):
-            self.nested_ = module.truncation
-        module.truncation = truncation.rank_truncate if len(net.history) <= self.epochs else self.nested_
+        plain = len(net.history) <= self.epochs
+        net.module_.truncation = truncation.rank_truncate if plain else self.nested_
 
 
 VARIANTS = [
@@ -98,7 +99,6 @@ def main():
         for name, ranks, extra in VARIANTS:
             truncation.nested_ranks = ranks
             try:
-                torch.manual_seed(seed)  # the drawn ranks
                 start = time.perf_counter()
                 model = RRAETransformer(n_components=16, nested=True, random_state=seed, **extra).fit(X_train)
                 seconds = time.perf_counter() - start
