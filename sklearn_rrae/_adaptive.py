@@ -91,8 +91,8 @@ class AdaptiveRRAETransformer(BaseRRAE):
     early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the data and stop when the
         validation loss stops improving, then go back to the best weights, as
-        in :class:`RRAETransformer` (``"auto"``: on for data of at most 10,000
-        rows that give at least 10 validation rows). Epochs count only once
+        in :class:`RRAETransformer` (``"auto"``: on wherever the split gives at
+        least 10 validation rows). Epochs count only once
         the rank schedule has reached its final phase: until then the rank
         still changes, and the count, the best score and the best weights
         start over at every epoch (the PCA start is then no longer a

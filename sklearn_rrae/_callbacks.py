@@ -251,11 +251,13 @@ class ValidationEarlyStopping(EarlyStopping):
 class TrainingRowsStartCheck(Callback):
     """Without validation rows, keep the PCA start unless training beats it on the training rows.
 
-    On more than 10,000 rows all of them train (``early_stopping="auto"``) and
-    nothing judged the trained model against its start: on wine's 178 rows
-    resampled with jitter to 14,000 (one feature's variance 10^5 times another's),
-    the first epoch took the model to 1.9 x PCA's training MSE and 20 epochs left
-    it at 1.7 x (held-out 1.65 x; benchmarks/NOTES.md). Where a model is worse
+    Without validation rows (``early_stopping=False``, or fewer than 10 of
+    them with ``"auto"``) nothing else judges the trained model against its
+    start: on wine's 178 rows resampled with jitter to 14,000 (one feature's
+    variance 10^5 times another's), when that many rows trained without
+    validation (the default up to 2026-12-07), the first epoch took the model
+    to 1.9 x PCA's training MSE and 20 epochs left it at 1.7 x (held-out
+    1.65 x; benchmarks/NOTES.md). Where a model is worse
     than PCA on the rows it was trained on, it is worse, so those rows can judge
     this. ``rows`` (at most ``SUMMARY_ROWS`` of them) are scored before the first
     epoch and when training has run all its epochs; the trained model is kept

@@ -34,9 +34,16 @@ def test_auto_trains_half_the_epochs_on_more_than_10000_rows():
     rng = np.random.RandomState(0)
     X = np.tanh(rng.normal(size=(10_001, 2)) @ rng.normal(size=(2, 6)))
     model = RRAETransformer(
-        n_components=2, latent_dim=8, hidden_layer_sizes=(8,), max_epochs=3, batch_size=2048, random_state=0
+        n_components=2,
+        latent_dim=8,
+        hidden_layer_sizes=(8,),
+        max_epochs=3,
+        batch_size=2048,
+        init="random",  # 3 epochs do not beat a PCA start, which would end the fit there
+        random_state=0,
     ).fit(X)
     assert model.decoder_n_iter_ == 2 == len(model.decoder_loss_curve_)  # ceil(3 / 2)
+    assert len(model.decoder_validation_scores_) == 2  # validated, like training (patience 10)
 
 
 @pytest.mark.parametrize(

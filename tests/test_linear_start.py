@@ -200,16 +200,24 @@ def test_init_pca_where_it_does_not_apply_is_refused(X_small, params, message):
         RRAETransformer(init="pca", **{**FAST, **params}).fit(X_small)
 
 
-def test_early_stopping_auto_follows_the_number_of_rows(monkeypatch):
+def test_early_stopping_auto_follows_the_number_of_validation_rows():
     X = np.random.RandomState(0).normal(size=(100, 5))  # 10 validation rows: just enough
     params = dict(n_components=2, random_state=0, **FAST)
     with pytest.warns(LinearStartKeptWarning):  # noise: nothing to learn beyond PCA
         model = RRAETransformer(**params).fit(X)
     assert len(model.validation_scores_) == model.n_iter_ and model.start_validation_score_ is not None
-    for rows, max_rows in ((90, 10_000), (100, 99)):  # 9 validation rows; more rows than the cap
-        monkeypatch.setattr("sklearn_rrae._plan._AUTO_VALIDATION_MAX_ROWS", max_rows)
-        model = RRAETransformer(**params).fit(X[:rows])
-        assert model.validation_scores_ is None and model.start_validation_score_ is None
+    model = RRAETransformer(**params).fit(X[:90])  # 9 validation rows: too few to judge by
+    assert model.validation_scores_ is None and model.start_validation_score_ is None
+
+
+def test_early_stopping_auto_validates_large_data_too():
+    # Up to 2026-12-07 every row trained above 10,000 rows; wine's 124 source rows
+    # resampled with jitter to 14,000 then ended at 1.007 x PCA's held-out MSE.
+    plan = plan_training(
+        RRAETransformer(n_components=2).get_params(), {}, "RRAETransformer", 50_000, 5, lambda n, p: 2
+    )
+    assert len(plan.valid_rows) == 5_000 and len(plan.train_rows) == 45_000
+    assert plan.decoder_epochs == 10  # the decoder stage (above 10,000 rows), validated too
 
 
 @pytest.mark.parametrize("n_epochs, patience", [(20, 10), (100, 25), (1000, 250)])
