@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._activations import ACTIVATIONS
 from ._basis import basis_from_gram, encoded_gram, fit_basis
-from ._data import CHUNK_ROWS, scan, summary_rows, to_device, training_rows
+from ._data import CHUNK_ROWS, gather_rows, scan, summary_rows, to_device, training_rows
 from ._decoder_stage import train_decoder
 from ._density import draw, fit_density
 from ._distributed import all_gather, in_process_group
@@ -303,8 +303,10 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if first_pass and not incremental:
                 # Where no validation rows judge the trained model against its PCA start,
                 # (at most SUMMARY_ROWS of) the training rows do (new_net decides where).
-                rows = summary_rows(len(train), plan.seed)  # indices into train, not X
-                check_rows = train if rows is None else train.subset(rows)
+                check_rows = None
+                if valid is None:
+                    rows = summary_rows(len(train), plan.seed)  # indices into train, not X
+                    check_rows = train if rows is None else train.subset(rows)
                 net = self._train_new(
                     lambda seed: self._new_net(plan, seed, scaling, valid, axes, check_rows), train, plan.seed
                 )
@@ -375,7 +377,7 @@ class BaseRRAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._store_explained_variance(data if rows is None else data.subset(rows), incremental, distributed)
         self._select_rank()
         # partial_fit: the density of the latest chunk's codes.
-        codes = self._codes(X if rows is None else X[rows]).astype(np.float64)
+        codes = self._codes(X if rows is None else gather_rows(X, rows)).astype(np.float64)
         if distributed:  # every process fits the same density on every shard's codes
             codes = np.concatenate(all_gather(codes))
         self.density_ = fit_density(self.density, codes, self._density_seed)

@@ -194,3 +194,18 @@ def test_subset_of_a_subset_takes_positions_within_it():
         inner = data.subset([1, 3, 5, 7]).subset([0, 2])
         rows = torch.cat([torch.as_tensor(chunk) for chunk in inner.chunks()])
         np.testing.assert_array_equal(rows.numpy(), X[[1, 5]])
+
+
+@pytest.mark.parametrize("mode", ["r", "c"])
+def test_gather_rows_of_a_memmap_are_its_rows_in_the_order_asked(tmp_path, mode):
+    # Read in file order, a few rows at a time (the pages released in between):
+    # the result must still be X[index], for an index in any order, with repeats.
+    X = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)
+    path = tmp_path / "X.dat"
+    source = np.memmap(path, dtype=np.float32, mode="w+", shape=X.shape)
+    source[:] = X
+    source.flush()
+    mapped = np.memmap(path, dtype=np.float32, mode=mode, shape=X.shape)
+    index = np.random.RandomState(0).randint(40, size=37)
+    np.testing.assert_array_equal(_data.gather_rows(mapped, index), X[index])
+    np.testing.assert_array_equal(_data.gather_rows(X, index), X[index])

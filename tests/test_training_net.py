@@ -9,6 +9,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
 
 from sklearn_rrae import AdaptiveRRAETransformer, RRAETransformer, _net
+from sklearn_rrae._data import BatchIterator
 from sklearn_rrae._training_net import TrainingNet
 
 FAST = dict(latent_dim=8, hidden_layer_sizes=(16,), max_epochs=4, batch_size=16, random_state=0)
@@ -47,6 +48,18 @@ def test_the_history_and_the_model_are_those_of_skorchs_loop(X, make):
         assert [row.get(key) for row in ours.net_.history] == [row.get(key) for row in skorchs.net_.history]
     np.testing.assert_array_equal(ours.loss_curve_, skorchs.loss_curve_)
     np.testing.assert_array_equal(ours.transform(X), skorchs.transform(X))
+
+
+def test_the_losses_buffer_grows_when_an_epoch_has_more_batches_than_announced(X):
+    # The epoch's losses go into one tensor sized by len(iterator); an iterator that
+    # announces fewer batches than it yields makes it grow, and nothing is lost.
+    make = lambda: RRAETransformer(n_components=2, early_stopping=True, **FAST)  # noqa: E731
+    with mock.patch.object(BatchIterator, "__len__", lambda self: 1):
+        ours = make().fit(X)
+    skorchs = _fit(make(), X, "skorch")
+    assert _batches(ours) == _batches(skorchs)
+    assert len(_batches(ours)[0]) == 6  # 5 training batches of 72 rows (the buffer grew twice), 1 validation
+    np.testing.assert_array_equal(ours.loss_curve_, skorchs.loss_curve_)
 
 
 @pytest.mark.parametrize("loop", ["ours", "skorch"])
