@@ -58,10 +58,11 @@ class TrainingNet(NeuralNet):
                 for cb in begin:
                     cb.on_batch_begin(self, batch=batch, training=training)
                 step = step_fn(batch, **fit_params)
-                if losses is None or len(sizes) == len(losses):
+                if losses is None:
                     expected = len(iterator) if hasattr(iterator, "__len__") else 16
-                    grown = step["loss"].new_empty(max(2 * len(sizes), expected, 1))
-                    losses = grown if losses is None else torch.cat([losses, grown])
+                    losses = step["loss"].new_empty(max(expected, 1))
+                elif len(sizes) == len(losses):  # more batches than the iterator announced
+                    losses = torch.cat([losses, torch.empty_like(losses)])
                 losses[len(sizes)] = step["loss"].detach()
                 sizes.append(get_len(batch[0]) if isinstance(batch, (tuple, list)) else get_len(batch))
                 for cb in end:

@@ -58,7 +58,7 @@ def test_the_losses_buffer_grows_when_an_epoch_has_more_batches_than_announced(X
         ours = make().fit(X)
     skorchs = _fit(make(), X, "skorch")
     assert _batches(ours) == _batches(skorchs)
-    assert len(_batches(ours)[0]) == 6  # 5 training batches of 72 rows (the buffer grew twice), 1 validation
+    assert len(_batches(ours)[0]) == 6  # 5 training batches of 72 rows (the buffer grew 1 -> 8), 1 validation
     np.testing.assert_array_equal(ours.loss_curve_, skorchs.loss_curve_)
 
 
